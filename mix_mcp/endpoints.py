@@ -1,0 +1,50 @@
+"""The eight Mix sessions endpoints: HTTP method, path template and success status.
+
+These are contract facts shared by the client (which sends them) and the emulator (which serves
+them), so that neither can drift from the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+HttpMethod = Literal["GET", "POST", "PATCH", "DELETE"]
+
+#: Every sessions path starts here; nothing the client sends may leave it.
+SESSIONS_PREFIX: Final = "/api/sessions"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One Mix HTTP operation. ``path`` may hold ``{id}``, filled with one encoded path segment."""
+
+    operation_id: str
+    method: HttpMethod
+    path: str
+    success_status: int
+
+    @property
+    def takes_id(self) -> bool:
+        return "{id}" in self.path
+
+
+LIST_SESSIONS: Final = Endpoint("listSessions", "GET", SESSIONS_PREFIX, 200)
+CREATE_SESSION: Final = Endpoint("createSession", "POST", SESSIONS_PREFIX, 201)
+GET_SESSION: Final = Endpoint("getSession", "GET", SESSIONS_PREFIX + "/{id}", 200)
+DELETE_SESSION: Final = Endpoint("deleteSession", "DELETE", SESSIONS_PREFIX + "/{id}", 204)
+UPDATE_SESSION_CALLBACKS: Final = Endpoint("updateSessionCallbacks", "PATCH", SESSIONS_PREFIX + "/{id}/callbacks", 200)
+EXPORT_SESSION: Final = Endpoint("exportSession", "GET", SESSIONS_PREFIX + "/{id}/export", 200)
+FORK_SESSION: Final = Endpoint("forkSession", "POST", SESSIONS_PREFIX + "/{id}/fork", 201)
+REWIND_SESSION: Final = Endpoint("rewindSession", "POST", SESSIONS_PREFIX + "/{id}/rewind", 200)
+
+ALL_ENDPOINTS: Final = (
+    LIST_SESSIONS,
+    CREATE_SESSION,
+    GET_SESSION,
+    DELETE_SESSION,
+    UPDATE_SESSION_CALLBACKS,
+    EXPORT_SESSION,
+    FORK_SESSION,
+    REWIND_SESSION,
+)
