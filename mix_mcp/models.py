@@ -61,10 +61,8 @@ class Callback(MixModel):
 
 
 class CallbackInput(BaseModel):
-    """A callback as an agent asks for it: checked against Mix's per-type rules before sending.
-
-    Field names are snake_case for the agent; ``to_wire`` gives Mix's camelCase body.
-    """
+    """A callback Mix runs after a matching tool finishes. Each type needs its own field: bash_script needs
+    bash_command, sub_agent needs sub_agent_prompt, send_message needs message_content."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -157,7 +155,7 @@ def callback_rule_violations(callback_type: str, fields: dict[str, Any], *, wire
 
 
 class SessionData(MixModel):
-    """A Mix session's metadata (``SessionData`` in the contract)."""
+    """A Mix session's metadata."""
 
     id: str = Field(description="Unique session identifier.")
     title: str = Field(description="Session title.")
@@ -206,7 +204,7 @@ class ExportMessage(MixModel):
 
 
 class ExportSession(MixModel):
-    """A session's complete transcript (``ExportSession`` in the contract)."""
+    """A session's complete transcript."""
 
     id: str = Field(description="Session identifier.")
     title: str = Field(description="Session title.")

@@ -1,0 +1,136 @@
+"""Tool argument models: snake_case for agents, validated before any request, mapped to Mix's camelCase.
+
+Bounds come from the contract (``message_index >= 0``, prompt sizes, enums); the rest are
+limits that keep hostile or runaway input from ever reaching Mix (ids of a sane length, no
+control characters).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from mix_mcp.models import PROMPT_LIMIT_BYTES, PROMPT_MAX_LENGTH, CallbackInput, PromptMode
+
+MAX_ID_LENGTH: Final = 256
+MAX_TITLE_LENGTH: Final = 1024
+MAX_CALLBACKS: Final = 64
+
+
+def _printable_id(value: str) -> str:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValueError("must not contain control characters")
+    if value != value.strip():
+        raise ValueError("must not start or end with whitespace")
+    if value in (".", ".."):
+        raise ValueError(f"{value!r} is not a valid id")
+    return value
+
+
+def _id(description: str) -> Any:
+    return Field(min_length=1, max_length=MAX_ID_LENGTH, description=description)
+
+
+SessionId = Annotated[str, AfterValidator(_printable_id)]
+
+
+class ToolArguments(BaseModel):
+    """Base of every tool's arguments: unknown names are errors, wire names are camelCase."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=False,
+        serialize_by_alias=True,
+        str_strip_whitespace=False,
+    )
+
+
+class ListSessionsArguments(ToolArguments):
+    include_subagents: bool = Field(
+        default=False,
+        description="Also list subagent sessions (workers spawned by task delegation), hidden by default.",
+    )
+
+
+class CreateSessionArguments(ToolArguments):
+    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH, description="Title of the new session.")
+    prompt_mode: PromptMode = Field(
+        default="default",
+        description=(
+            "How custom_system_prompt is used: 'default' ignores it, 'append' adds it to Mix's base prompt "
+            "(at most 51,200 bytes), 'replace' replaces the base prompt (at most 102,400 bytes)."
+        ),
+    )
+    custom_system_prompt: str | None = Field(
+        default=None,
+        max_length=PROMPT_MAX_LENGTH,
+        description=(
+            "Custom system prompt text; needs prompt_mode 'append' or 'replace'. Supports $<variable> "
+            "substitution. Size limit in UTF-8 bytes: 51,200 (append) or 102,400 (replace)."
+        ),
+    )
+    callbacks: list[CallbackInput] | None = Field(
+        default=None,
+        max_length=MAX_CALLBACKS,
+        description="Session-level callbacks run after tool executions (see update_session_callbacks).",
+    )
+
+    @model_validator(mode="after")
+    def _check_prompt_size(self) -> CreateSessionArguments:
+        prompt = self.custom_system_prompt
+        limit = PROMPT_LIMIT_BYTES.get(self.prompt_mode)
+        if prompt is not None and limit is not None:
+            size = len(prompt.encode("utf-8"))
+            if size > limit:
+                raise ValueError(
+                    f"custom_system_prompt is {size:,} bytes, over the {limit:,}-byte limit of "
+                    f"prompt_mode '{self.prompt_mode}'"
+                )
+        return self
+
+
+class SessionArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session, as returned by list_sessions or create_session.")
+
+
+class UpdateSessionCallbacksArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session whose callbacks are replaced.")
+    callbacks: list[CallbackInput] = Field(
+        max_length=MAX_CALLBACKS,
+        description=(
+            "The complete new list of callbacks; it replaces the current one. Pass [] to remove all callbacks."
+        ),
+    )
+
+
+class ExportSessionArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session to export.")
+
+
+class ForkSessionArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session to fork from.")
+    message_index: int = Field(
+        ge=0,
+        le=10_000_000,
+        description=(
+            "0-based index of the last message to copy into the fork (messages[message_index] in export_session)."
+        ),
+    )
+    title: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TITLE_LENGTH,
+        description="Title of the forked session (Mix uses 'Forked Session' when omitted).",
+    )
+
+
+class RewindSessionArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session to rewind.")
+    message_id: SessionId = _id("Id of the last message to keep (from export_session); every later message is deleted.")
+    cleanup_media: bool = Field(
+        default=True, description="Also delete media files created after that message (Mix default true)."
+    )

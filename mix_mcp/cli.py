@@ -1,0 +1,265 @@
+"""The ``mix-mcp`` command: flags and subcommands -> Settings -> the chosen action.
+
+Each subcommand imports what it needs when it runs, so that ``mix-mcp serve`` over stdio (what
+an assistant spawns on every start) pays for neither the emulator nor the HTTP server stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mix_mcp._version import __version__
+from mix_mcp.config import DEFAULT_BASE_URL, SETTINGS, ConfigError, Settings, load_settings, parse_header_flag
+
+if TYPE_CHECKING:
+    from mcp.server import Server
+
+    from mix_mcp.server import ServerState
+
+_TYPES: dict[str, Any] = {
+    "connect_timeout": float,
+    "read_timeout": float,
+    "call_timeout": float,
+    "retry_deadline": float,
+    "max_retries": int,
+    "max_response_bytes": int,
+}
+
+SERVE_EXAMPLES = """examples:
+  mix-mcp serve --emulator                       # try it: stdio server on the built-in Mix emulator
+  mix-mcp serve                                  # stdio server for Mix at http://localhost:8088
+  MIX_BASE_URL=https://mix.example.com MIX_API_KEY=... mix-mcp serve
+"""
+CALL_EXAMPLES = """examples:
+  mix-mcp call list_sessions --emulator
+  mix-mcp call get_session '{"session_id": "..."}'
+  mix-mcp call fork_session '{"session_id": "...", "message_index": 3}' --base-url http://localhost:8088
+"""
+TOOLS_EXAMPLES = """examples:
+  mix-mcp tools                        # a table of the tools
+  mix-mcp tools --json                 # the full tools/list definitions
+  mix-mcp tools --write tool_schemas/  # regenerate the schema snapshots
+  mix-mcp tools --check tool_schemas/  # fail when the snapshots drift from the code
+"""
+
+
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Mix connection (each flag overrides its environment variable)")
+    for setting in SETTINGS:
+        default = getattr(Settings(), setting.name)
+        shown = "unset" if default in (None, {}) else default
+        help_text = f"{setting.help} [env {setting.env}; default {shown}]"
+        if setting.name == "use_emulator":
+            group.add_argument(setting.flag, dest=setting.name, action="store_true", default=None, help=help_text)
+        elif setting.name == "extra_headers":
+            group.add_argument(
+                setting.flag, dest=setting.name, action="append", metavar="'NAME: VALUE'", help=help_text
+            )
+        else:
+            group.add_argument(setting.flag, dest=setting.name, type=_TYPES.get(setting.name, str), help=help_text)
+
+
+def _settings_from(ns: argparse.Namespace) -> Settings:
+    overrides = {setting.name: getattr(ns, setting.name, None) for setting in SETTINGS}
+    headers = overrides.get("extra_headers")
+    if headers:
+        overrides["extra_headers"] = dict(parse_header_flag(h) for h in headers)
+    level = overrides.get("log_level")
+    if isinstance(level, str):
+        overrides["log_level"] = level.upper()
+    return load_settings(overrides)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@contextmanager
+def _mix_target(settings: Settings) -> Iterator[Settings]:
+    """Yield the settings to serve with, starting the in-process emulator when asked for."""
+    if not settings.use_emulator:
+        yield settings
+        return
+    from mix_mcp.emulator import BackgroundEmulator
+
+    with BackgroundEmulator() as emulator:
+        yield settings.with_overrides(base_url=emulator.url)
+
+
+def _build(settings: Settings) -> Server[ServerState]:
+    from mix_mcp.server import build_server
+
+    return build_server(settings)
+
+
+def cmd_serve(ns: argparse.Namespace) -> int:
+    import anyio
+
+    settings = _settings_from(ns)
+    _configure_logging(settings.log_level)
+    with _mix_target(settings) as effective:
+        server = _build(effective)
+        where = "the built-in Mix emulator at " if settings.use_emulator else "Mix at "
+        print(
+            f"mix-mcp {__version__} serving MCP over stdio; {where}{effective.display_base_url}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+        async def run() -> None:
+            from mcp.server.stdio import stdio_server
+
+            async with stdio_server() as (read_stream, write_stream):
+                await server.run(read_stream, write_stream, server.create_initialization_options())
+
+        with suppress(KeyboardInterrupt):
+            anyio.run(run)
+    return 0
+
+
+def cmd_call(ns: argparse.Namespace) -> int:
+    import anyio
+    from mcp import Client
+
+    try:
+        arguments = json.loads(ns.arguments)
+    except json.JSONDecodeError as exc:
+        print(f"ARGS is not valid JSON ({exc.msg} at position {exc.pos}); pass an object like '{{}}'.", file=sys.stderr)
+        return 2
+    if not isinstance(arguments, dict):
+        print('ARGS must be a JSON object, e.g. \'{"session_id": "..."}\'.', file=sys.stderr)
+        return 2
+    settings = _settings_from(ns)
+    _configure_logging(settings.log_level)
+
+    async def call(server: Server[ServerState]) -> tuple[bool, Any, str]:
+        async with Client(server) as client:
+            result = await client.call_tool(ns.tool, arguments)
+        text = "\n".join(getattr(block, "text", "") for block in result.content)
+        return result.is_error, result.structured_content, text
+
+    with _mix_target(settings) as effective:
+        is_error, structured, text = anyio.run(call, _build(effective))
+    if is_error:
+        print(text, file=sys.stderr)
+        return 1
+    print(json.dumps(structured, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_tools(ns: argparse.Namespace) -> int:
+    from mix_mcp.snapshots import check_snapshots, render_table, tool_documents, write_snapshots
+
+    if ns.write:
+        written = write_snapshots(Path(ns.write))
+        print(f"wrote {len(written)} tool schemas to {ns.write}", file=sys.stderr)
+        return 0
+    if ns.check:
+        drift = check_snapshots(Path(ns.check))
+        for line in drift:
+            print(line, file=sys.stderr)
+        if drift:
+            print(f"run `mix-mcp tools --write {ns.check}` and review the diff", file=sys.stderr)
+            return 1
+        print(f"{ns.check} matches the code", file=sys.stderr)
+        return 0
+    if ns.json:
+        print(json.dumps(tool_documents(), indent=2, ensure_ascii=False))
+        return 0
+    print(render_table())
+    return 0
+
+
+def cmd_emulator(ns: argparse.Namespace) -> int:
+    from mix_mcp.emulator import main as emulator_main
+
+    return emulator_main(list(ns.emulator_args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mix-mcp",
+        description=(
+            "MCP server for the sessions of a Mix agent platform. It publishes list, create, get, delete, "
+            "update callbacks, export, fork and rewind as typed MCP tools."
+        ),
+        epilog=f"Mix's default base URL is {DEFAULT_BASE_URL}. Run `mix-mcp COMMAND --help` for each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"mix-mcp {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the MCP server (stdio)",
+        description="Run the MCP server over stdio, the way MCP assistants launch it.",
+        epilog=SERVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--transport", choices=["stdio"], default="stdio", help="MCP transport (default stdio)")
+    _add_settings_flags(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    call = commands.add_parser(
+        "call",
+        help="call one tool and print its structured result",
+        description="Call one tool in process and print its structured result as JSON; exit 1 on a tool error.",
+        epilog=CALL_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    call.add_argument("tool", help="tool name, e.g. list_sessions")
+    call.add_argument("arguments", nargs="?", default="{}", metavar="ARGS", help="tool arguments as a JSON object")
+    _add_settings_flags(call)
+    call.set_defaults(handler=cmd_call)
+
+    tools = commands.add_parser(
+        "tools",
+        help="print the tool list, or write/check tool_schemas/",
+        description="Print the tools this server publishes, or write/check their schema snapshots.",
+        epilog=TOOLS_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mode = tools.add_mutually_exclusive_group()
+    mode.add_argument("--json", action="store_true", help="print the full definitions as JSON")
+    mode.add_argument("--write", metavar="DIR", help="write one JSON file per tool into DIR")
+    mode.add_argument("--check", metavar="DIR", help="exit 1 when DIR differs from the code")
+    tools.set_defaults(handler=cmd_tools)
+
+    emulator = commands.add_parser(
+        "emulator",
+        help="run the built-in Mix emulator (a local Mix sessions API)",
+        description="Run the built-in Mix emulator; `mix-mcp emulator --help` lists its options.",
+        add_help=False,
+    )
+    emulator.add_argument("emulator_args", nargs=argparse.REMAINDER)
+    emulator.set_defaults(handler=cmd_emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    handler = getattr(ns, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        result: int = handler(ns)
+    except ConfigError as exc:
+        print(f"mix-mcp: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

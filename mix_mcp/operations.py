@@ -1,0 +1,281 @@
+"""The operation table: one declarative entry per Mix sessions operation.
+
+Tools, their schemas, ``tool_schemas/``, the README's tool table and the retry policy all read
+from ``OPERATIONS``. Adding an operation means adding an entry here, not a handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Final
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from mix_mcp.arguments import (
+    CreateSessionArguments,
+    ExportSessionArguments,
+    ForkSessionArguments,
+    ListSessionsArguments,
+    RewindSessionArguments,
+    SessionArguments,
+    ToolArguments,
+    UpdateSessionCallbacksArguments,
+)
+from mix_mcp.client import SESSION, SESSION_LIST, TRANSCRIPT
+from mix_mcp.endpoints import (
+    CREATE_SESSION,
+    DELETE_SESSION,
+    EXPORT_SESSION,
+    FORK_SESSION,
+    GET_SESSION,
+    LIST_SESSIONS,
+    REWIND_SESSION,
+    UPDATE_SESSION_CALLBACKS,
+    Endpoint,
+)
+from mix_mcp.errors import ErrorHints
+from mix_mcp.models import ExportSession, SessionData
+from mix_mcp.schemas import input_schema, output_schema
+
+
+class SessionList(BaseModel):
+    """The sessions Mix holds, oldest first."""
+
+    sessions: list[SessionData] = Field(description="Sessions with their metadata.")
+    count: int = Field(description="Number of sessions returned.")
+
+
+class DeletedSession(BaseModel):
+    """Confirmation that a session is gone."""
+
+    deleted: bool = Field(description="Always true: Mix confirmed the deletion.")
+    session_id: str = Field(description="Id of the deleted session.")
+
+
+@dataclass(frozen=True, slots=True)
+class ResultShape:
+    """How Mix's answer becomes structured content: what to check it against, and how to wrap it."""
+
+    contract: TypeAdapter[Any] | None
+    model: type[BaseModel]
+    wrap: Callable[[Any, ToolArguments], dict[str, Any]]
+
+
+def _as_is(data: Any, _args: ToolArguments) -> dict[str, Any]:
+    assert isinstance(data, dict)
+    return data
+
+
+def _listed(data: Any, _args: ToolArguments) -> dict[str, Any]:
+    return {"sessions": data, "count": len(data)}
+
+
+def _deleted(_data: Any, args: ToolArguments) -> dict[str, Any]:
+    assert isinstance(args, SessionArguments)
+    return {"deleted": True, "session_id": args.session_id}
+
+
+SESSION_RESULT: Final = ResultShape(SESSION, SessionData, _as_is)
+SESSION_LIST_RESULT: Final = ResultShape(SESSION_LIST, SessionList, _listed)
+DELETED_RESULT: Final = ResultShape(None, DeletedSession, _deleted)
+TRANSCRIPT_RESULT: Final = ResultShape(TRANSCRIPT, ExportSession, _as_is)
+
+NOT_FOUND_SESSION: Final = ErrorHints(not_found="Call list_sessions to see the ids that exist.")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One tool: what the model reads, what Mix receives, what comes back, and how safe a repeat is."""
+
+    name: str
+    title: str
+    description: str
+    endpoint: Endpoint
+    arguments: type[ToolArguments]
+    result: ResultShape
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    #: Argument name -> query parameter name; every other argument but ``session_id`` goes in the body.
+    query: Mapping[str, str] = field(default_factory=dict)
+    hints: ErrorHints = NOT_FOUND_SESSION
+    #: Mix's sessions are a closed domain: these tools reach no other system.
+    open_world: bool = False
+
+    @property
+    def retry_safe(self) -> bool:
+        """Whether a failed attempt may be repeated after the request possibly reached Mix."""
+        return self.read_only or self.idempotent
+
+    @cached_property
+    def input_schema(self) -> dict[str, Any]:
+        return input_schema(self.arguments)
+
+    @cached_property
+    def output_schema(self) -> dict[str, Any]:
+        return output_schema(self.result.model)
+
+    @cached_property
+    def annotations(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "readOnlyHint": self.read_only,
+            "destructiveHint": self.destructive,
+            "idempotentHint": self.idempotent,
+            "openWorldHint": self.open_world,
+        }
+
+    def request_parts(self, args: ToolArguments) -> tuple[str | None, dict[str, str] | None, dict[str, Any] | None]:
+        """Split validated arguments into (session id, query, JSON body) for the endpoint."""
+        session_id = getattr(args, "session_id", None) if self.endpoint.takes_id else None
+        query: dict[str, str] = {}
+        for argument, parameter in self.query.items():
+            if argument in args.model_fields_set:
+                value = getattr(args, argument)
+                query[parameter] = str(value).lower() if isinstance(value, bool) else str(value)
+        body: dict[str, Any] | None = None
+        if self.endpoint.method in ("POST", "PATCH"):
+            body = args.model_dump(exclude_unset=True, exclude={"session_id", *self.query}, mode="json")
+        return session_id, query or None, body
+
+
+OPERATIONS: Final[tuple[Operation, ...]] = (
+    Operation(
+        name="list_sessions",
+        title="List Mix sessions",
+        description=(
+            "List the Mix sessions that exist, with their ids, titles, types, message counts, tokens and cost. "
+            "Call this first to find a session id for the other tools. Subagent sessions are hidden unless "
+            "include_subagents is true."
+        ),
+        endpoint=LIST_SESSIONS,
+        arguments=ListSessionsArguments,
+        result=SESSION_LIST_RESULT,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        query={"include_subagents": "includeSubagents"},
+    ),
+    Operation(
+        name="create_session",
+        title="Create a Mix session",
+        description=(
+            "Create a new, empty Mix session with a title, optionally a custom system prompt (prompt_mode "
+            "'append' or 'replace') and session-level callbacks. Returns the session, whose id the other tools "
+            "take. Each call creates another session, so do not repeat a call that succeeded."
+        ),
+        endpoint=CREATE_SESSION,
+        arguments=CreateSessionArguments,
+        result=SESSION_RESULT,
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        hints=ErrorHints(bad_request="Fix the arguments named in the message (title is required) and call again."),
+    ),
+    Operation(
+        name="get_session",
+        title="Get a Mix session",
+        description=(
+            "Get one session's metadata: title, type, parent, callbacks, message and tool-call counts, tokens and "
+            "cost. Use export_session instead to read its messages. Take the id from list_sessions."
+        ),
+        endpoint=GET_SESSION,
+        arguments=SessionArguments,
+        result=SESSION_RESULT,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+    ),
+    Operation(
+        name="delete_session",
+        title="Delete a Mix session",
+        description=(
+            "Permanently delete a session and all its messages and files. This cannot be undone: confirm the id "
+            "with get_session first, and consider fork_session to keep a copy."
+        ),
+        endpoint=DELETE_SESSION,
+        arguments=SessionArguments,
+        result=DELETED_RESULT,
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        hints=ErrorHints(not_found="The session may already be deleted; call list_sessions to see the ids that exist."),
+    ),
+    Operation(
+        name="update_session_callbacks",
+        title="Replace a session's callbacks",
+        description=(
+            "Replace the complete list of a session's callbacks, which Mix runs after matching tool executions: "
+            "'bash_script' (needs bash_command), 'sub_agent' (needs sub_agent_prompt) or 'send_message' (needs "
+            "message_content). Callbacks not in the new list are removed; pass [] to clear them. Call "
+            "get_session first to see the current list."
+        ),
+        endpoint=UPDATE_SESSION_CALLBACKS,
+        arguments=UpdateSessionCallbacksArguments,
+        result=SESSION_RESULT,
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+    ),
+    Operation(
+        name="export_session",
+        title="Export a session transcript",
+        description=(
+            "Export a session's full transcript: every message (oldest first) with its id, role, content, "
+            "reasoning and tool calls, plus token and cost totals. A message's position in 'messages' is the "
+            "message_index that fork_session takes; its 'id' is the message_id that rewind_session takes."
+        ),
+        endpoint=EXPORT_SESSION,
+        arguments=ExportSessionArguments,
+        result=TRANSCRIPT_RESULT,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+    ),
+    Operation(
+        name="fork_session",
+        title="Fork a session at a message",
+        description=(
+            "Create a new 'forked' session holding copies of the source session's messages 0..message_index "
+            "(inclusive), to branch a conversation without touching the original. Call export_session first to "
+            "choose message_index. Each call creates another session."
+        ),
+        endpoint=FORK_SESSION,
+        arguments=ForkSessionArguments,
+        result=SESSION_RESULT,
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        hints=ErrorHints(
+            bad_request=(
+                "message_index must be within the session's messages: call export_session to see how many "
+                "there are (indexes are 0-based)."
+            )
+        ),
+    ),
+    Operation(
+        name="rewind_session",
+        title="Rewind a session to a message",
+        description=(
+            "Delete every message after message_id in the session itself (the message is kept), optionally "
+            "cleaning up media created after it. This cannot be undone: fork_session keeps a copy instead. Call "
+            "export_session first to find the message id."
+        ),
+        endpoint=REWIND_SESSION,
+        arguments=RewindSessionArguments,
+        result=SESSION_RESULT,
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        hints=ErrorHints(
+            not_found=(
+                "The session or the message does not exist: call list_sessions for session ids and "
+                "export_session for the message ids of that session."
+            ),
+        ),
+    ),
+)
+
+OPERATIONS_BY_NAME: Final[Mapping[str, Operation]] = {op.name: op for op in OPERATIONS}

@@ -1,0 +1,73 @@
+"""Tool documents from the operation table: the ``tool_schemas/`` snapshots and the README's tool table.
+
+Snapshots make every change to what agents see reviewable in a diff; a test fails when they
+drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mix_mcp.operations import OPERATIONS, Operation
+
+
+def tool_document(op: Operation) -> dict[str, Any]:
+    return {
+        "name": op.name,
+        "title": op.title,
+        "description": op.description,
+        "inputSchema": op.input_schema,
+        "outputSchema": op.output_schema,
+        "annotations": op.annotations,
+    }
+
+
+def tool_documents() -> list[dict[str, Any]]:
+    return [tool_document(op) for op in OPERATIONS]
+
+
+def _render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_snapshots(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for document in tool_documents():
+        path = directory / f"{document['name']}.json"
+        path.write_text(_render(document), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def check_snapshots(directory: Path) -> list[str]:
+    """Every difference between ``directory`` and the code, one line each (empty when in sync)."""
+    drift: list[str] = []
+    expected = {f"{d['name']}.json": _render(d) for d in tool_documents()}
+    present = {p.name for p in directory.glob("*.json")} if directory.is_dir() else set()
+    for name, text in expected.items():
+        path = directory / name
+        if name not in present:
+            drift.append(f"{path}: missing")
+        elif path.read_text(encoding="utf-8") != text:
+            drift.append(f"{path}: differs from the code")
+    drift.extend(f"{directory / name}: no such tool" for name in sorted(present - expected.keys()))
+    return drift
+
+
+def _flags(op: Operation) -> str:
+    if op.read_only:
+        return "read-only"
+    parts = ["destructive" if op.destructive else "additive", "idempotent" if op.idempotent else "not idempotent"]
+    return ", ".join(parts)
+
+
+def render_table() -> str:
+    """The README's tool table (Markdown)."""
+    rows = ["| Tool | Mix endpoint | Kind | What it does |", "| --- | --- | --- | --- |"]
+    for op in OPERATIONS:
+        summary = op.description.split(". ")[0].rstrip(".") + "."
+        rows.append(f"| `{op.name}` | `{op.endpoint.method} {op.endpoint.path}` | {_flags(op)} | {summary} |")
+    return "\n".join(rows)
