@@ -45,7 +45,7 @@ class ToolArguments(BaseModel):
         validate_by_name=True,
         validate_by_alias=False,
         serialize_by_alias=True,
-        str_strip_whitespace=False,
+        loc_by_alias=False,
     )
 
 

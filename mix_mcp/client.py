@@ -56,7 +56,7 @@ SESSION_LIST: Final = TypeAdapter(list[SessionData])
 TRANSCRIPT: Final = TypeAdapter(ExportSession)
 
 
-class UnsafeIdError(MixMCPError):
+class UnsafeIdError(MixMCPError, ValueError):
     """An id that no encoding can keep inside one path segment ('.' and '..')."""
 
 

@@ -69,6 +69,7 @@ class CallbackInput(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
+        loc_by_alias=False,
         extra="forbid",
     )
 
