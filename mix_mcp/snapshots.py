@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mix_mcp.config import SETTINGS, Settings
 from mix_mcp.operations import OPERATIONS, Operation
 
 
@@ -70,4 +71,15 @@ def render_table() -> str:
     for op in OPERATIONS:
         summary = op.description.split(". ")[0].rstrip(".") + "."
         rows.append(f"| `{op.name}` | `{op.endpoint.method} {op.endpoint.path}` | {_flags(op)} | {summary} |")
+    return "\n".join(rows)
+
+
+def render_settings_table() -> str:
+    """The README's configuration table (Markdown)."""
+    defaults = Settings()
+    rows = ["| Flag | Environment variable | Default | Meaning |", "| --- | --- | --- | --- |"]
+    for setting in SETTINGS:
+        value = getattr(defaults, setting.name)
+        shown = "unset" if value in (None, {}) else f"`{value}`"
+        rows.append(f"| `{setting.flag}` | `{setting.env}` | {shown} | {setting.help} |")
     return "\n".join(rows)

@@ -60,7 +60,11 @@ BAD: list[tuple[str, dict[str, Any], list[str]]] = [
     ("get_session", {"session_id": "a\nb"}, ["session_id: must not contain control characters"]),
     ("get_session", {"session_id": ".."}, ["session_id: '..' is not a valid id"]),
     ("get_session", {"session_id": 42}, ["session_id: Input should be a valid string"]),
-    ("fork_session", {"session_id": "s", "message_index": -1}, ["message_index: Input should be greater than or equal to 0"]),
+    (
+        "fork_session",
+        {"session_id": "s", "message_index": -1},
+        ["message_index: Input should be greater than or equal to 0"],
+    ),
     ("fork_session", {"session_id": "s"}, ["message_index: required argument is missing"]),
     ("fork_session", {"session_id": "s", "message_index": "two"}, ["message_index: Input should be a valid integer"]),
     ("rewind_session", {"session_id": "s"}, ["message_id: required argument is missing"]),

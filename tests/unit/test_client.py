@@ -71,7 +71,9 @@ async def test_error_envelope_becomes_typed_error() -> None:
     ("response", "fragments"),
     [
         (
-            httpx2.Response(502, text="<html><body><h1>502 Bad Gateway</h1></body></html>", headers={"content-type": "text/html"}),
+            httpx2.Response(
+                502, text="<html><body><h1>502 Bad Gateway</h1></body></html>", headers={"content-type": "text/html"}
+            ),
             ["502 Bad Gateway", "HTTP 502", "not in Mix's error format"],
         ),
         (httpx2.Response(500, text=""), ["(empty body)", "HTTP 500"]),
@@ -93,7 +95,10 @@ async def test_malformed_error_bodies_still_read_usefully(response: httpx2.Respo
     ("response", "reason"),
     [
         (httpx2.Response(200, text="hello", headers={"content-type": "text/plain"}), "is not JSON"),
-        (httpx2.Response(200, content=b'{"id": "a", "title"', headers={"content-type": "application/json"}), "is truncated JSON"),
+        (
+            httpx2.Response(200, content=b'{"id": "a", "title"', headers={"content-type": "application/json"}),
+            "is truncated JSON",
+        ),
         (httpx2.Response(200, content=b"", headers={"content-type": "application/json"}), "is empty"),
         (httpx2.Response(200, json={"id": 7}), "does not fit the Mix sessions contract"),
         (httpx2.Response(200, json=[1, 2]), "does not fit the Mix sessions contract"),
@@ -113,7 +118,9 @@ async def test_bad_success_bodies_are_clear_errors(response: httpx2.Response, re
 async def test_contract_mismatch_names_the_fields() -> None:
     async with mix_client(lambda r: httpx2.Response(200, json={**SESSION, "cost": "free", "title": None})) as client:
         with pytest.raises(MixResponseError) as caught:
-            await client.send(GET_SESSION, session_id="s", idempotent=True, expect=OPERATIONS_BY_NAME["get_session"].result.contract)
+            await client.send(
+                GET_SESSION, session_id="s", idempotent=True, expect=OPERATIONS_BY_NAME["get_session"].result.contract
+            )
     problems = " ".join(caught.value.problems)
     assert "cost" in problems and "title" in problems
 
@@ -198,7 +205,9 @@ async def test_retries_stop_at_max_retries() -> None:
 
 @pytest.mark.anyio
 async def test_retry_after_beyond_the_deadline_is_not_waited_for() -> None:
-    busy = httpx2.Response(503, headers={"retry-after": "120"}, json={"error": {"code": 503, "message": "busy", "type": "internal_error"}})
+    busy = httpx2.Response(
+        503, headers={"retry-after": "120"}, json={"error": {"code": 503, "message": "busy", "type": "internal_error"}}
+    )
     calls, handler = _counting([busy])
     started = time.monotonic()
     async with mix_client(handler, max_retries=5, retry_deadline=2.0) as client:

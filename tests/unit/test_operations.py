@@ -67,7 +67,14 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any]] = [
         {"callbacks": []},
     ),
     ("export_session", {"session_id": SID}, "GET", f"/api/sessions/{SID}/export", {}, None),
-    ("fork_session", {"session_id": SID, "message_index": 0}, "POST", f"/api/sessions/{SID}/fork", {}, {"messageIndex": 0}),
+    (
+        "fork_session",
+        {"session_id": SID, "message_index": 0},
+        "POST",
+        f"/api/sessions/{SID}/fork",
+        {},
+        {"messageIndex": 0},
+    ),
     (
         "fork_session",
         {"session_id": SID, "message_index": 3, "title": "Branch"},

@@ -1,0 +1,180 @@
+"""The real thing: the mcp SDK's Client launches `mix-mcp serve` over stdio, pointed at the emulator process.
+
+Every test runs under both protocol generations the SDK speaks: the legacy initialize handshake
+and the current one (the Client default, ``auto``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support import PROTOCOL_MODES, SchemaChecker, free_port, running_emulator, stdio_client_for, text_of
+
+ID_TOOLS: dict[str, dict[str, Any]] = {
+    "get_session": {},
+    "delete_session": {},
+    "update_session_callbacks": {"callbacks": []},
+    "export_session": {},
+    "fork_session": {"message_index": 0},
+    "rewind_session": {"message_id": "msg_missing"},
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_tools_are_listed_with_schemas_and_annotations(emulator_url: str, mode: str) -> None:
+    async with stdio_client_for("--base-url", emulator_url, mode=mode) as client:
+        tools = (await client.list_tools()).tools
+        assert client.server_info is None or client.server_info.name == "mix-mcp"
+    assert [t.name for t in tools] == [
+        "list_sessions",
+        "create_session",
+        "get_session",
+        "delete_session",
+        "update_session_callbacks",
+        "export_session",
+        "fork_session",
+        "rewind_session",
+    ]
+    for tool in tools:
+        assert tool.title and tool.description
+        assert tool.input_schema["type"] == "object"
+        assert tool.output_schema is not None and tool.output_schema["type"] == "object"
+        assert tool.annotations is not None
+        assert tool.annotations.read_only_hint is not None
+        assert tool.annotations.destructive_hint is not None
+        assert tool.annotations.idempotent_hint is not None
+        assert tool.annotations.open_world_hint is not None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_full_workflow(emulator_url: str, mode: str) -> None:
+    async with stdio_client_for("--base-url", emulator_url, mode=mode) as client:
+        checker = SchemaChecker(await client.list_tools())
+
+        async def call(tool: str, **arguments: Any) -> dict[str, Any]:
+            return checker.check(tool, await client.call_tool(tool, arguments))
+
+        created = await call(
+            "create_session", title=f"e2e {mode}", prompt_mode="append", custom_system_prompt="Be brief."
+        )
+        assert created["sessionType"] == "main" and created["title"] == f"e2e {mode}"
+        session_id = created["id"]
+
+        fetched = await call("get_session", session_id=session_id)
+        assert fetched["id"] == session_id
+
+        updated = await call(
+            "update_session_callbacks",
+            session_id=session_id,
+            callbacks=[
+                {"tool_name": "Bash", "type": "bash_script", "bash_command": "make lint"},
+                {"tool_name": "*", "type": "send_message", "message_content": "Run the tests."},
+            ],
+        )
+        assert [c["type"] for c in updated["callbacks"]] == ["bash_script", "send_message"]
+        assert updated["callbacks"][0]["bashCommand"] == "make lint"
+
+        empty = await call("export_session", session_id=session_id)
+        assert empty["id"] == session_id and empty["messages"] == []
+
+        listed = await call("list_sessions")
+        assert listed["count"] == len(listed["sessions"])
+        assert session_id in {s["id"] for s in listed["sessions"]}
+        source = next(s for s in listed["sessions"] if s["sessionType"] == "main" and s["userMessageCount"] >= 2)
+
+        transcript = await call("export_session", session_id=source["id"])
+        messages = transcript["messages"]
+        assert len(messages) >= 4
+        fork_at = len(messages) - 2
+        fork = await call("fork_session", session_id=source["id"], message_index=fork_at, title="e2e branch")
+        assert fork["sessionType"] == "forked" and fork["parentSessionId"] == source["id"]
+        fork_messages = (await call("export_session", session_id=fork["id"]))["messages"]
+        assert [m["content"] for m in fork_messages] == [m["content"] for m in messages[: fork_at + 1]]
+
+        keep = fork_messages[1]["id"]
+        rewound = await call("rewind_session", session_id=fork["id"], message_id=keep)
+        assert rewound["id"] == fork["id"]
+        after = (await call("export_session", session_id=fork["id"]))["messages"]
+        assert [m["id"] for m in after] == [m["id"] for m in fork_messages[:2]]
+        untouched = (await call("export_session", session_id=source["id"]))["messages"]
+        assert len(untouched) == len(messages)
+
+        for doomed in (fork["id"], session_id):
+            assert await call("delete_session", session_id=doomed) == {"deleted": True, "session_id": doomed}
+        gone = await client.call_tool("get_session", {"session_id": session_id})
+        assert gone.is_error
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_documented_errors_read_like_advice(emulator_url: str, mode: str) -> None:
+    async with stdio_client_for("--base-url", emulator_url, mode=mode) as client:
+        for tool, extra in ID_TOOLS.items():
+            result = await client.call_tool(tool, {"session_id": "no-such-session", **extra})
+            assert result.is_error, tool
+            text = text_of(result)
+            assert f"{tool} failed" in text
+            assert "HTTP 404 not_found" in text
+            assert "/api/sessions/no-such-session" in text
+            assert "list_sessions" in text
+
+        listed = (await client.call_tool("list_sessions", {})).structured_content
+        assert listed is not None
+        source = next(s for s in listed["sessions"] if s["userMessageCount"] > 0)
+        too_far = await client.call_tool("fork_session", {"session_id": source["id"], "message_index": 100_000})
+        assert too_far.is_error
+        assert "HTTP 400 validation_error" in text_of(too_far)
+        assert "export_session" in text_of(too_far)
+
+        missing_message = await client.call_tool(
+            "rewind_session", {"session_id": source["id"], "message_id": "msg_nope"}
+        )
+        assert missing_message.is_error and "HTTP 404" in text_of(missing_message)
+        assert "export_session" in text_of(missing_message)
+
+        invalid = await client.call_tool("create_session", {"prompt_mode": "loud"})
+        assert invalid.is_error
+        assert "nothing was sent to Mix" in text_of(invalid)
+        assert "title: required argument is missing" in text_of(invalid)
+
+        unknown = await client.call_tool("drop_database", {})
+        assert unknown.is_error and "does not exist" in text_of(unknown)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_mix_down_is_an_actionable_error(mode: str) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with stdio_client_for("--base-url", dead, "--max-retries", "0", mode=mode) as client:
+        result = await client.call_tool("list_sessions", {})
+        assert result.is_error
+        text = text_of(result)
+        assert f"Mix is unreachable at {dead}/api/sessions" in text
+        assert "MIX_BASE_URL" in text and "--emulator" in text
+        again = await client.call_tool("get_session", {"session_id": "x"})
+        assert again.is_error, "the server must survive and keep answering"
+
+
+@pytest.mark.anyio
+async def test_unauthorized_mix_names_the_key_setting() -> None:
+    with running_emulator("--api-key", "emulator-key") as url:
+        async with stdio_client_for("--base-url", url, mode="auto", MIX_API_KEY="wrong-key") as client:
+            denied = await client.call_tool("list_sessions", {})
+        assert denied.is_error
+        assert "HTTP 401 unauthorized" in text_of(denied) and "MIX_API_KEY" in text_of(denied)
+        assert "wrong-key" not in text_of(denied)
+        async with stdio_client_for("--base-url", url, mode="auto", MIX_API_KEY="emulator-key") as client:
+            allowed = await client.call_tool("list_sessions", {})
+        assert not allowed.is_error
+
+
+@pytest.mark.anyio
+async def test_embedded_emulator_serves_without_a_mix_server() -> None:
+    async with stdio_client_for("--emulator", mode="auto") as client:
+        listed = await client.call_tool("list_sessions", {})
+    assert not listed.is_error
+    assert listed.structured_content is not None and listed.structured_content["count"] >= 3

@@ -1,0 +1,110 @@
+"""Helpers for tests that run real processes: the emulator, the stdio server, loopback ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+import jsonschema
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+READY_LINE = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+PROTOCOL_MODES = ["legacy", "auto"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The parent's environment without any MIX_* setting, so the host cannot leak into a test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIX_")}
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    """A loopback port with nothing listening on it (bound, read, released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_emulator(*args: str, timeout: float = 20.0) -> Iterator[str]:
+    """Start ``python -m mix_mcp.emulator --port 0`` and yield its URL; always stop it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mix_mcp.emulator", "--port", "0", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        yield _await_ready(process, timeout)
+    finally:
+        stop(process)
+
+
+def _await_ready(process: subprocess.Popen[str], timeout: float) -> str:
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        match = READY_LINE.search(line)
+        if match:
+            return match.group(1)
+    raise RuntimeError(f"emulator did not start within {timeout}s: {''.join(seen)[-2000:]}")
+
+
+def stop(process: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(grace)
+
+
+def stdio_server(*serve_args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mix_mcp", "serve", *serve_args],
+        env=env if env is not None else clean_env(),
+    )
+
+
+def stdio_client_for(*serve_args: str, mode: str, errlog: TextIO | None = None, **env: str) -> Client:
+    params = stdio_server(*serve_args, env=clean_env(**env))
+    transport = stdio_client(params, errlog=errlog) if errlog is not None else stdio_client(params)
+    return Client(transport, mode=mode, read_timeout_seconds=60)
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+class SchemaChecker:
+    """Validates every structured result against the outputSchema its tool advertised."""
+
+    def __init__(self, tools: Any) -> None:
+        self.schemas = {tool.name: tool.output_schema for tool in tools.tools}
+
+    def check(self, tool: str, result: Any) -> dict[str, Any]:
+        assert not result.is_error, text_of(result)
+        assert isinstance(result.structured_content, dict)
+        jsonschema.validate(result.structured_content, self.schemas[tool])
+        return result.structured_content

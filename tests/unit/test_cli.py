@@ -1,0 +1,60 @@
+"""The command line: version, tool listing, snapshot checks, one-shot calls and their exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mix_mcp._version import __version__
+from mix_mcp.cli import main
+from mix_mcp.operations import OPERATIONS
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mix-mcp {__version__}"
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "serve" in capsys.readouterr().err
+
+
+def test_tools_json_lists_every_operation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tools", "--json"]) == 0
+    documents = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in documents] == [op.name for op in OPERATIONS]
+    assert all({"inputSchema", "outputSchema", "annotations", "title"} <= d.keys() for d in documents)
+
+
+def test_tools_write_then_check_round_trips(tmp_path: Path) -> None:
+    assert main(["tools", "--check", str(tmp_path)]) == 1
+    assert main(["tools", "--write", str(tmp_path)]) == 0
+    assert main(["tools", "--check", str(tmp_path)]) == 0
+    (tmp_path / "get_session.json").write_text("{}", encoding="utf-8")
+    assert main(["tools", "--check", str(tmp_path)]) == 1
+
+
+def test_bad_configuration_exits_2_with_the_setting_named(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "list_sessions", "--base-url", "ftp://mix"]) == 2
+    assert "--base-url / MIX_BASE_URL" in capsys.readouterr().err
+
+
+def test_call_rejects_non_json_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "get_session", "{session_id: 1}"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_call_on_the_emulator_prints_structured_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "list_sessions", "--emulator"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["count"] == len(listed["sessions"]) > 0
+
+
+def test_call_tool_error_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "get_session", '{"session_id": "missing"}', "--emulator"]) == 1
+    assert "HTTP 404" in capsys.readouterr().err
