@@ -1,0 +1,252 @@
+"""The emulator's HTTP surface: Mix's eight sessions endpoints as a Starlette app.
+
+Routes come from ``mix_mcp.endpoints`` (the same table the client sends from), so a path or a success
+status cannot drift between the two. Every failure, including unknown routes, wrong methods and bugs,
+leaves as Mix's ``{"error": {"code", "message", "type"}}`` envelope.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mix_mcp import endpoints
+from mix_mcp.emulator.store import MessageIndexError, SessionStore, StoreError
+from mix_mcp.emulator.validation import (
+    RequestError,
+    parse_bool_query,
+    parse_callbacks_update,
+    parse_create_session,
+    parse_fork,
+    parse_json_object,
+    parse_rewind,
+)
+
+logger = logging.getLogger(__name__)
+
+_ERROR_TYPES_BY_STATUS: Final[dict[int, str]] = {401: "unauthorized", 404: "not_found"}
+_UNAUTHORIZED_MESSAGE: Final = "Unauthorized - authentication required"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def error_response(status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": status, "message": message, "type": error_type}}, status_code=status, headers=headers
+    )
+
+
+def _error_type_for(status: int) -> str:
+    if status >= 500:
+        return "internal_error"
+    return _ERROR_TYPES_BY_STATUS.get(status, "bad_request")
+
+
+async def _request_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestError)
+    return error_response(exc.status, exc.error_type, exc.message)
+
+
+async def _store_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StoreError)
+    if isinstance(exc, MessageIndexError):
+        return error_response(400, "validation_error", exc.message)
+    return error_response(404, "not_found", exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no route) and 405 (wrong method), in Mix's envelope."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"Route not found: {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"Method not allowed: {request.method} {request.url.path}"
+    else:
+        message = exc.detail
+    return error_response(exc.status_code, _error_type_for(exc.status_code), message, dict(exc.headers or {}))
+
+
+class InternalErrorMiddleware:
+    """Turns a bug into a 500 envelope and keeps the connection usable.
+
+    Starlette's own handler re-raises after answering, and uvicorn then drops the keep-alive connection,
+    so a client's next request on it would fail too. The traceback goes to the log, never into the body.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise  # too late for an envelope; the server closes the connection
+            logger.exception("unexpected error in %s %s", scope.get("method"), scope.get("path"))
+            await error_response(500, "internal_error", "Internal server error")(scope, receive, send)
+
+
+class BearerAuthMiddleware:
+    """Refuses every ``/api`` request that lacks ``Authorization: Bearer <key>`` when a key is configured."""
+
+    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
+        self.app = app
+        self._key = api_key.encode("utf-8")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _is_api_path(scope["path"]) and not self._authorized(scope):
+            response = error_response(401, "unauthorized", _UNAUTHORIZED_MESSAGE, {"WWW-Authenticate": "Bearer"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                # compare_digest takes the same time wherever the first differing byte is.
+                return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._key)
+        return False
+
+
+def _is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    return parse_json_object(await request.body())
+
+
+class _Handlers:
+    """One coroutine per contract operation; SQLite work runs in the thread pool to keep the loop free."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+
+    async def list_sessions(self, request: Request) -> Response:
+        include = parse_bool_query("includeSubagents", request.query_params.get("includeSubagents"))
+        sessions = await run_in_threadpool(self.store.list_sessions, include_subagents=include)
+        return JSONResponse(sessions, status_code=endpoints.LIST_SESSIONS.success_status)
+
+    async def create_session(self, request: Request) -> Response:
+        parsed = parse_create_session(await _json_body(request))
+        session = await run_in_threadpool(
+            self.store.create_session,
+            title=parsed.title,
+            prompt_mode=parsed.prompt_mode,
+            custom_system_prompt=parsed.custom_system_prompt,
+            callbacks=parsed.callbacks,
+        )
+        return JSONResponse(session, status_code=endpoints.CREATE_SESSION.success_status)
+
+    async def get_session(self, request: Request) -> Response:
+        session = await run_in_threadpool(self.store.get_session, request.path_params["id"])
+        return JSONResponse(session, status_code=endpoints.GET_SESSION.success_status)
+
+    async def delete_session(self, request: Request) -> Response:
+        await run_in_threadpool(self.store.delete_session, request.path_params["id"])
+        return Response(status_code=endpoints.DELETE_SESSION.success_status)
+
+    async def update_session_callbacks(self, request: Request) -> Response:
+        callbacks = parse_callbacks_update(await _json_body(request))
+        session = await run_in_threadpool(self.store.set_callbacks, request.path_params["id"], callbacks)
+        return JSONResponse(session, status_code=endpoints.UPDATE_SESSION_CALLBACKS.success_status)
+
+    async def export_session(self, request: Request) -> Response:
+        session_id = request.path_params["id"]
+        document = await run_in_threadpool(self.store.export_session, session_id)
+        return Response(
+            document,
+            status_code=endpoints.EXPORT_SESSION.success_status,
+            media_type="application/json",
+            headers={"Content-Disposition": f"attachment; filename=session_{session_id}_transcript.json"},
+        )
+
+    async def fork_session(self, request: Request) -> Response:
+        parsed = parse_fork(await _json_body(request))
+        session = await run_in_threadpool(
+            self.store.fork_session, request.path_params["id"], message_index=parsed.message_index, title=parsed.title
+        )
+        return JSONResponse(session, status_code=endpoints.FORK_SESSION.success_status)
+
+    async def rewind_session(self, request: Request) -> Response:
+        parsed = parse_rewind(await _json_body(request))
+        # cleanupMedia is accepted and checked; the emulator keeps no media files to clean up.
+        session = await run_in_threadpool(
+            self.store.rewind_session, request.path_params["id"], message_id=parsed.message_id
+        )
+        return JSONResponse(session, status_code=endpoints.REWIND_SESSION.success_status)
+
+    def by_operation(self) -> dict[str, Handler]:
+        return {
+            endpoints.LIST_SESSIONS.operation_id: self.list_sessions,
+            endpoints.CREATE_SESSION.operation_id: self.create_session,
+            endpoints.GET_SESSION.operation_id: self.get_session,
+            endpoints.DELETE_SESSION.operation_id: self.delete_session,
+            endpoints.UPDATE_SESSION_CALLBACKS.operation_id: self.update_session_callbacks,
+            endpoints.EXPORT_SESSION.operation_id: self.export_session,
+            endpoints.FORK_SESSION.operation_id: self.fork_session,
+            endpoints.REWIND_SESSION.operation_id: self.rewind_session,
+        }
+
+
+def _routes(store: SessionStore) -> list[Route]:
+    """One route per path with every method it serves, so that a 405 names all allowed methods."""
+    handlers = _Handlers(store).by_operation()
+    by_path: dict[str, dict[str, Handler]] = {}
+    for endpoint in endpoints.ALL_ENDPOINTS:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = handlers[endpoint.operation_id]
+
+    def dispatcher(methods: dict[str, Handler]) -> Handler:
+        async def dispatch(request: Request) -> Response:
+            method = "GET" if request.method == "HEAD" else request.method
+            return await methods[method](request)
+
+        return dispatch
+
+    return [Route(path, dispatcher(methods), methods=list(methods)) for path, methods in by_path.items()]
+
+
+def create_app(store: SessionStore, *, api_key: str | None = None) -> Starlette:
+    """The emulator as an ASGI app over ``store``.
+
+    With a non-empty ``api_key`` every ``/api`` request needs ``Authorization: Bearer <api_key>``, as a
+    Mix with authentication configured would; without one, everything is open, like a local Mix.
+    """
+    middleware = [Middleware(InternalErrorMiddleware)]
+    if api_key:
+        middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
+    app = Starlette(
+        routes=_routes(store),
+        middleware=middleware,
+        exception_handlers={
+            RequestError: _request_error,
+            StoreError: _store_error,
+            HTTPException: _http_error,
+        },
+    )
+    # No slash redirects: a client that gets a path wrong should see a 404 envelope, not a 307.
+    app.router.redirect_slashes = False
+    return app

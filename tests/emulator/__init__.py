@@ -1,0 +1,1 @@
+"""Conformance tests of the built-in Mix emulator, over real loopback HTTP."""
