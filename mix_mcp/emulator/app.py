@@ -11,6 +11,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -75,6 +76,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         message = exc.detail
     return error_response(exc.status_code, _error_type_for(exc.status_code), message, dict(exc.headers or {}))
+
+
+def _session_id(request: Request) -> str:
+    """The id segment, decoded only now: routing saw it still encoded (see ``RawPathRoutingMiddleware``)."""
+    return unquote(request.path_params["id"])
+
+
+class RawPathRoutingMiddleware:
+    """Route on the path as it was sent, so an id holding an encoded '/' (``a%2Fb``) stays one segment.
+
+    ASGI servers hand Starlette a percent-decoded ``path``, which would turn ``/api/sessions/x%2Fexport``
+    into the export of ``x``. Mix treats each path segment as one value; so does the emulator.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw:
+            scope = {**scope, "path": raw.split(b"?", 1)[0].decode("latin-1")}
+        await self.app(scope, receive, send)
 
 
 class InternalErrorMiddleware:
@@ -162,20 +185,20 @@ class _Handlers:
         return JSONResponse(session, status_code=endpoints.CREATE_SESSION.success_status)
 
     async def get_session(self, request: Request) -> Response:
-        session = await run_in_threadpool(self.store.get_session, request.path_params["id"])
+        session = await run_in_threadpool(self.store.get_session, _session_id(request))
         return JSONResponse(session, status_code=endpoints.GET_SESSION.success_status)
 
     async def delete_session(self, request: Request) -> Response:
-        await run_in_threadpool(self.store.delete_session, request.path_params["id"])
+        await run_in_threadpool(self.store.delete_session, _session_id(request))
         return Response(status_code=endpoints.DELETE_SESSION.success_status)
 
     async def update_session_callbacks(self, request: Request) -> Response:
         callbacks = parse_callbacks_update(await _json_body(request))
-        session = await run_in_threadpool(self.store.set_callbacks, request.path_params["id"], callbacks)
+        session = await run_in_threadpool(self.store.set_callbacks, _session_id(request), callbacks)
         return JSONResponse(session, status_code=endpoints.UPDATE_SESSION_CALLBACKS.success_status)
 
     async def export_session(self, request: Request) -> Response:
-        session_id = request.path_params["id"]
+        session_id = _session_id(request)
         document = await run_in_threadpool(self.store.export_session, session_id)
         return Response(
             document,
@@ -187,16 +210,14 @@ class _Handlers:
     async def fork_session(self, request: Request) -> Response:
         parsed = parse_fork(await _json_body(request))
         session = await run_in_threadpool(
-            self.store.fork_session, request.path_params["id"], message_index=parsed.message_index, title=parsed.title
+            self.store.fork_session, _session_id(request), message_index=parsed.message_index, title=parsed.title
         )
         return JSONResponse(session, status_code=endpoints.FORK_SESSION.success_status)
 
     async def rewind_session(self, request: Request) -> Response:
         parsed = parse_rewind(await _json_body(request))
         # cleanupMedia is accepted and checked; the emulator keeps no media files to clean up.
-        session = await run_in_threadpool(
-            self.store.rewind_session, request.path_params["id"], message_id=parsed.message_id
-        )
+        session = await run_in_threadpool(self.store.rewind_session, _session_id(request), message_id=parsed.message_id)
         return JSONResponse(session, status_code=endpoints.REWIND_SESSION.success_status)
 
     def by_operation(self) -> dict[str, Handler]:
@@ -235,7 +256,7 @@ def create_app(store: SessionStore, *, api_key: str | None = None) -> Starlette:
     With a non-empty ``api_key`` every ``/api`` request needs ``Authorization: Bearer <api_key>``, as a
     Mix with authentication configured would; without one, everything is open, like a local Mix.
     """
-    middleware = [Middleware(InternalErrorMiddleware)]
+    middleware = [Middleware(RawPathRoutingMiddleware), Middleware(InternalErrorMiddleware)]
     if api_key:
         middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
     app = Starlette(

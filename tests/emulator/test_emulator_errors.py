@@ -254,3 +254,15 @@ def test_unexpected_exception_is_500_envelope_without_details() -> None:
             assert_error(http.get("/api/sessions/nope"), 404, "not_found")
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("suffix", ["%2Fexport", "%2fexport", "%2F..%2F"])
+def test_an_encoded_slash_keeps_the_id_one_segment(client: httpx2.Client, suffix: str) -> None:
+    """``/api/sessions/<id>%2Fexport`` names a session whose id contains '/', never the export of <id>."""
+    response = client.get(f"/api/sessions/{DEMO_SESSION_ID}{suffix}")
+    message = assert_error(response, 404, "not_found")
+    assert f"{DEMO_SESSION_ID}/" in message
+
+
+def test_an_encoded_unicode_id_is_decoded(client: httpx2.Client) -> None:
+    assert_error(client.get("/api/sessions/%C3%BCber"), 404, "not_found", "Session not found: über")
