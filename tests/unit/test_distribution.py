@@ -88,7 +88,11 @@ def test_manifest_matches_the_package() -> None:
     assert MANIFEST["description"] == SERVER["description"]
     assert MANIFEST["repository"]["url"] == PROJECT["urls"]["Repository"]
     assert MANIFEST["compatibility"]["runtimes"]["python"] == PROJECT["requires-python"]
-    assert [t["name"] for t in MANIFEST["tools"]] == [op.name for op in OPERATIONS]
+    assert MANIFEST["display_name"] == SERVER["title"]
+    # The manifest lists the tools for marketplaces; it must follow the operation table.
+    assert MANIFEST["tools"] == [
+        {"name": op.name, "description": op.description.split(". ")[0].rstrip(".") + "."} for op in OPERATIONS
+    ]
 
 
 def test_manifest_runs_the_bundle_with_uv_and_passes_user_config_as_environment() -> None:
