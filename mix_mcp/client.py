@@ -12,11 +12,12 @@ import email.utils
 import json
 import logging
 import random
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 import httpx2
@@ -44,6 +45,7 @@ from mix_mcp.errors import (
     body_snippet,
 )
 from mix_mcp.models import CallbackInput, ErrorResponse, ExportSession, SessionData
+from mix_mcp.telemetry import http_attempt_span
 
 logger = logging.getLogger("mix_mcp.client")
 
@@ -97,6 +99,9 @@ class MixClient:
         self.settings = settings
         self._base = settings.base_url.rstrip("/")
         self._display_base = settings.display_base_url.rstrip("/")
+        parts = urlsplit(settings.base_url)
+        self._server_address = parts.hostname
+        self._server_port = parts.port
         headers = {"Accept": "application/json", "User-Agent": f"mix-mcp/{__version__}"}
         headers.update(settings.extra_headers)
         if settings.api_key:
@@ -155,7 +160,11 @@ class MixClient:
                 while True:
                     stats.attempts += 1
                     try:
-                        reply = await self._attempt(endpoint.method, path, query, content)
+                        with http_attempt_span(
+                            endpoint.method, endpoint.path, stats.attempts, self._server_address, self._server_port
+                        ) as attempt:
+                            reply = await self._attempt(endpoint.method, path, query, content)
+                            attempt.answered(reply.status)
                     except (httpx2.TransportError, MixResponseError) as failure:
                         error = self._transport_failure(failure, endpoint, path, operation)
                         retry = _NEVER_SENT if not idempotent else (httpx2.TransportError,)
@@ -353,12 +362,29 @@ class MixClient:
         return SessionData.model_validate(raw)
 
 
+def _causes(failure: BaseException) -> list[BaseException]:
+    """``failure`` and what it wraps: anyio reports a refused connection as 'All connection attempts failed'
+    and keeps the ``ConnectionRefusedError`` underneath."""
+    chain: list[BaseException] = []
+    current: BaseException | None = failure
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def _describe_transport_error(failure: Exception) -> str:
     if isinstance(failure, httpx2.ConnectError):
-        text = str(failure).lower()
-        if "refused" in text:
+        causes = _causes(failure)
+        text = " ".join(str(c) for c in causes).lower()
+        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in text:
             return "connection refused"
-        if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
+        if (
+            any(isinstance(c, socket.gaierror) for c in causes)
+            or "name or service" in text
+            or "nodename" in text
+            or "getaddrinfo" in text
+        ):
             return "host name could not be resolved"
         return "could not connect"
     if isinstance(failure, httpx2.RemoteProtocolError):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_BASE_URL: Final = "http://localhost:8088"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS: Final = ("text", "json")
 _HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
@@ -32,6 +33,8 @@ class Setting:
     flag: str
     env: str
     help: str
+    #: Never printed, logged or written anywhere but where the user typed it; shown as a placeholder.
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Settings:
     max_response_bytes: int = 64 * 1024 * 1024
     use_emulator: bool = False
     log_level: str = "WARNING"
+    log_format: str = "text"
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -66,6 +70,8 @@ class Settings:
             _check_header(name, value)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"{describe_setting('log_level')} must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"{describe_setting('log_format')} must be one of {', '.join(LOG_FORMATS)}")
 
     @property
     def display_base_url(self) -> str:
@@ -78,12 +84,19 @@ class Settings:
 
 SETTINGS: Final = (
     Setting("base_url", "--base-url", "MIX_BASE_URL", "Mix REST API base URL."),
-    Setting("api_key", "--api-key", "MIX_API_KEY", "Mix API key, sent as 'Authorization: Bearer'. Never logged."),
+    Setting(
+        "api_key",
+        "--api-key",
+        "MIX_API_KEY",
+        "Mix API key, sent as 'Authorization: Bearer'. Never logged.",
+        secret=True,
+    ),
     Setting(
         "extra_headers",
         "--header",
         "MIX_EXTRA_HEADERS",
         "Extra request headers: flag 'Name: value' (repeatable); env a JSON object.",
+        secret=True,
     ),
     Setting("connect_timeout", "--connect-timeout", "MIX_CONNECT_TIMEOUT", "Seconds to establish a connection."),
     Setting("read_timeout", "--read-timeout", "MIX_READ_TIMEOUT", "Seconds to wait for Mix's answer."),
@@ -108,6 +121,12 @@ SETTINGS: Final = (
     ),
     Setting("use_emulator", "--emulator", "MIX_MCP_EMULATOR", "Run against the built-in Mix emulator (in process)."),
     Setting("log_level", "--log-level", "MIX_MCP_LOG_LEVEL", "Log level on stderr."),
+    Setting(
+        "log_format",
+        "--log-format",
+        "MIX_MCP_LOG_FORMAT",
+        "Log format on stderr: 'text', or 'json' (one object per line, for log shippers).",
+    ),
 )
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
 
@@ -199,6 +218,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
             values[setting.name] = _parse_number(setting.name, raw, float)
         elif setting.name == "log_level":
             values[setting.name] = raw.strip().upper()
+        elif setting.name == "log_format":
+            values[setting.name] = raw.strip().lower()
         else:
             values[setting.name] = raw.strip()
     return values
@@ -215,3 +236,19 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         else:
             values[key] = value
     return Settings(**values)
+
+
+def env_value(settings: Settings, name: str) -> str:
+    """A setting's value spelled the way ``settings_from_env`` reads it back."""
+    value = getattr(settings, name)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), separators=(",", ":"))
+    return str(value)
+
+
+def changed_settings(settings: Settings, *, always: tuple[str, ...] = ("base_url",)) -> list[Setting]:
+    """The settings that differ from the defaults (plus ``always``), in table order."""
+    defaults = Settings()
+    return [s for s in SETTINGS if s.name in always or getattr(settings, s.name) != getattr(defaults, s.name)]

@@ -25,7 +25,9 @@ from mix_mcp._version import __version__
 from mix_mcp.client import CallStats, MixClient
 from mix_mcp.config import Settings
 from mix_mcp.errors import ArgumentsError, ErrorHints, MixMCPError
+from mix_mcp.logs import log_event
 from mix_mcp.operations import OPERATIONS, OPERATIONS_BY_NAME, Operation
+from mix_mcp.telemetry import tool_call_span
 
 logger = logging.getLogger("mix_mcp.server")
 
@@ -74,10 +76,34 @@ def _success_result(structured: dict[str, Any]) -> types.CallToolResult:
 
 
 async def run_operation(client: MixClient, op: Operation, arguments: dict[str, Any] | None) -> types.CallToolResult:
-    """Validate, send, shape: the whole life of one tool call. Never raises."""
+    """Validate, send, shape: the whole life of one tool call, in one span and one log line. Never raises."""
     started = time.monotonic()
     stats = CallStats()
-    outcome = "error"
+    outcome = "cancelled"
+    try:
+        with tool_call_span(op.name) as span:
+            result, error_type = await _execute(client, op, arguments, stats)
+            outcome = "error" if result.is_error else "ok"
+            span.finish(outcome=outcome, attempts=stats.attempts, status=stats.status, error_type=error_type)
+        return result
+    finally:
+        log_event(
+            logger,
+            logging.INFO,
+            {
+                "tool": op.name,
+                "outcome": outcome,
+                "status": stats.status if stats.status is not None else "-",
+                "attempts": stats.attempts,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+
+
+async def _execute(
+    client: MixClient, op: Operation, arguments: dict[str, Any] | None, stats: CallStats
+) -> tuple[types.CallToolResult, str | None]:
+    """The call's result and, when it failed, the error's type name (for telemetry; never its message)."""
     try:
         try:
             args = op.arguments.model_validate(arguments or {})
@@ -94,26 +120,15 @@ async def run_operation(client: MixClient, op: Operation, arguments: dict[str, A
             expect=op.result.contract,
             stats=stats,
         )
-        result = _success_result(op.result.wrap(data, args))
-        outcome = "ok"
-        return result
+        return _success_result(op.result.wrap(data, args)), None
     except MixMCPError as exc:
-        return _error_result(exc.describe(op.hints))
-    except Exception:
+        return _error_result(exc.describe(op.hints)), type(exc).__name__
+    except Exception as exc:
         logger.exception("internal error in %s", op.name)
         return _error_result(
             f"{op.name} failed with an internal error in mix-mcp (details are in its log on stderr). "
             "This is a bug in mix-mcp, not in your arguments; try again, and report it if it persists."
-        )
-    finally:
-        logger.info(
-            "tool=%s outcome=%s status=%s attempts=%d duration_ms=%.1f",
-            op.name,
-            outcome,
-            stats.status if stats.status is not None else "-",
-            stats.attempts,
-            (time.monotonic() - started) * 1000,
-        )
+        ), type(exc).__name__
 
 
 def build_server(settings: Settings, operations: Iterable[Operation] = OPERATIONS) -> Server[ServerState]:
