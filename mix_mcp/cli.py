@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mix_mcp._version import __version__
-from mix_mcp.config import DEFAULT_BASE_URL, SETTINGS, ConfigError, Settings, load_settings, parse_header_flag
+from mix_mcp.config import (
+    DEFAULT_BASE_URL,
+    SETTINGS,
+    ConfigError,
+    Settings,
+    load_settings,
+    parse_header_flag,
+    parse_names,
+)
 from mix_mcp.registration import CLIENTS, DEFAULT_NAME
 
 if TYPE_CHECKING:
@@ -23,6 +31,8 @@ if TYPE_CHECKING:
 
     from mix_mcp.server import ServerState
 
+_SWITCHES = frozenset({"use_emulator", "read_only", "confirm_destructive"})
+_NAME_LISTS = frozenset({"tools", "exclude_tools"})
 _TYPES: dict[str, Any] = {
     "connect_timeout": float,
     "read_timeout": float,
@@ -36,6 +46,8 @@ SERVE_EXAMPLES = """examples:
   mix-mcp serve --emulator                       # try it: stdio server on the built-in Mix emulator
   mix-mcp serve                                  # stdio server for Mix at http://localhost:8088
   MIX_BASE_URL=https://mix.example.com MIX_API_KEY=... mix-mcp serve
+  mix-mcp serve --read-only                      # only list_sessions, get_session, export_session
+  mix-mcp serve --exclude-tools delete_session --confirm-destructive
 """
 CALL_EXAMPLES = """examples:
   mix-mcp call list_sessions --emulator
@@ -62,13 +74,15 @@ CONFIG_EXAMPLES = """examples:
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("Mix connection (each flag overrides its environment variable)")
+    group = parser.add_argument_group("Settings (each flag overrides its environment variable)")
     for setting in SETTINGS:
         default = getattr(Settings(), setting.name)
         shown = "unset" if default in (None, {}) else default
         help_text = f"{setting.help} [env {setting.env}; default {shown}]"
-        if setting.name == "use_emulator":
+        if setting.name in _SWITCHES:
             group.add_argument(setting.flag, dest=setting.name, action="store_true", default=None, help=help_text)
+        elif setting.name in _NAME_LISTS:
+            group.add_argument(setting.flag, dest=setting.name, action="append", metavar="NAMES", help=help_text)
         elif setting.name == "extra_headers":
             group.add_argument(
                 setting.flag, dest=setting.name, action="append", metavar="'NAME: VALUE'", help=help_text
@@ -82,6 +96,10 @@ def _settings_from(ns: argparse.Namespace) -> Settings:
     headers = overrides.get("extra_headers")
     if headers:
         overrides["extra_headers"] = dict(parse_header_flag(h) for h in headers)
+    for name in _NAME_LISTS:
+        given = overrides.get(name)
+        if given is not None:
+            overrides[name] = parse_names(",".join(given))
     level = overrides.get("log_level")
     if isinstance(level, str):
         overrides["log_level"] = level.upper()

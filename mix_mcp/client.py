@@ -14,7 +14,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -53,9 +53,16 @@ RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
 _BACKOFF_BASE: Final = 0.2
 _BACKOFF_CAP: Final = 4.0
 _NEVER_SENT: Final = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+#: Fewest bytes between two progress reports, and how many reports a body of known size gets at most.
+_PROGRESS_STEP_BYTES: Final = 256 * 1024
+_PROGRESS_REPORTS: Final = 50
 SESSION: Final = TypeAdapter(SessionData)
 SESSION_LIST: Final = TypeAdapter(list[SessionData])
 TRANSCRIPT: Final = TypeAdapter(ExportSession)
+
+
+ProgressFn = Callable[[int, int | None], Awaitable[None]]
+"""Told the bytes of Mix's answer received so far, and its total size when Mix declared one."""
 
 
 class UnsafeIdError(MixMCPError, ValueError):
@@ -142,13 +149,16 @@ class MixClient:
         operation: str | None = None,
         expect: TypeAdapter[Any] | None = None,
         stats: CallStats | None = None,
+        progress: ProgressFn | None = None,
     ) -> Any:
         """Send one operation and return its JSON (``None`` for an empty success), or raise a MixMCPError.
 
         ``idempotent`` says whether repeating the request is harmless; when it is not, only a
         request that never left this process (connect failure) is tried again. ``expect`` checks
         the answer against the contract; the JSON is returned as Mix sent it, so fields that a
-        newer Mix adds travel on untouched.
+        newer Mix adds travel on untouched. ``progress`` hears how much of the answer has arrived, as
+        it arrives (a few dozen reports at most, whatever its size); without it the read loop does no
+        extra work.
         """
         stats = stats if stats is not None else CallStats()
         path = self.path_for(endpoint, session_id)
@@ -163,7 +173,7 @@ class MixClient:
                         with http_attempt_span(
                             endpoint.method, endpoint.path, stats.attempts, self._server_address, self._server_port
                         ) as attempt:
-                            reply = await self._attempt(endpoint.method, path, query, content)
+                            reply = await self._attempt(endpoint.method, path, query, content, progress)
                             attempt.answered(reply.status)
                     except (httpx2.TransportError, MixResponseError) as failure:
                         error = self._transport_failure(failure, endpoint, path, operation)
@@ -189,7 +199,14 @@ class MixClient:
                 self._display_base + path, "whole call, retries included", settings.call_timeout, operation
             ) from None
 
-    async def _attempt(self, method: str, path: str, query: Mapping[str, str] | None, content: bytes | None) -> Reply:
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None,
+        content: bytes | None,
+        progress: ProgressFn | None = None,
+    ) -> Reply:
         headers = {"Content-Type": "application/json"} if content is not None else None
         request = self._http.build_request(method, self._base + path, params=query, content=content, headers=headers)
         logger.debug("mix request %s %s", method, path)
@@ -202,11 +219,19 @@ class MixClient:
                 raise self._too_large(response.status_code, method, path, content_type, int(declared))
             chunks: list[bytes] = []
             size = 0
+            total = int(declared) if declared is not None and declared.isdigit() else None
+            step = max(_PROGRESS_STEP_BYTES, (total or 0) // _PROGRESS_REPORTS)
+            next_report = step
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > limit:
                     raise self._too_large(response.status_code, method, path, content_type, size)
                 chunks.append(chunk)
+                if progress is not None and size >= next_report:
+                    next_report = size + step
+                    await progress(size, total)
+            if progress is not None:
+                await progress(size, total if total is not None else size)
             return Reply(
                 response.status_code,
                 content_type,

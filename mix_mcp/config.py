@@ -19,6 +19,7 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS: Final = ("text", "json")
 _HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_TOOL_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 class ConfigError(ValueError):
@@ -53,6 +54,10 @@ class Settings:
     use_emulator: bool = False
     log_level: str = "WARNING"
     log_format: str = "text"
+    read_only: bool = False
+    tools: tuple[str, ...] | None = None
+    exclude_tools: tuple[str, ...] | None = None
+    confirm_destructive: bool = False
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -72,6 +77,13 @@ class Settings:
             raise ConfigError(f"{describe_setting('log_level')} must be one of {', '.join(LOG_LEVELS)}")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"{describe_setting('log_format')} must be one of {', '.join(LOG_FORMATS)}")
+        for name in ("tools", "exclude_tools"):
+            names = getattr(self, name)
+            if names is not None and (not names or not all(_TOOL_NAME.match(n) for n in names)):
+                raise ConfigError(
+                    f"{describe_setting(name)} takes tool names separated by commas, e.g. list_sessions,get_session; "
+                    f"got {','.join(names)!r}"
+                )
 
     @property
     def display_base_url(self) -> str:
@@ -126,6 +138,20 @@ SETTINGS: Final = (
         "--log-format",
         "MIX_MCP_LOG_FORMAT",
         "Log format on stderr: 'text', or 'json' (one object per line, for log shippers).",
+    ),
+    Setting(
+        "read_only",
+        "--read-only",
+        "MIX_MCP_READ_ONLY",
+        "Publish only the read-only tools (list_sessions, get_session, export_session).",
+    ),
+    Setting("tools", "--tools", "MIX_MCP_TOOLS", "Publish only these tools (names separated by commas)."),
+    Setting("exclude_tools", "--exclude-tools", "MIX_MCP_EXCLUDE_TOOLS", "Never publish these tools (comma list)."),
+    Setting(
+        "confirm_destructive",
+        "--confirm-destructive",
+        "MIX_MCP_CONFIRM_DESTRUCTIVE",
+        "Ask the user (MCP elicitation) before delete_session and rewind_session; refuse if the client cannot ask.",
     ),
 )
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
@@ -188,6 +214,11 @@ def _parse_number(name: str, text: str, kind: type[int] | type[float]) -> int | 
         raise ConfigError(f"{describe_setting(name)} must be a number, got {text!r}") from None
 
 
+def parse_names(text: str) -> tuple[str, ...]:
+    """``'a, b,c'`` -> ``('a', 'b', 'c')``: a comma-separated list of names, blanks dropped."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def _parse_headers_env(text: str) -> dict[str, str]:
     try:
         value = json.loads(text)
@@ -205,11 +236,13 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     kinds = {f.name: f.type for f in fields(Settings)}
     for setting in SETTINGS:
         raw = env.get(setting.env)
-        if raw is None or (raw == "" and setting.name != "use_emulator"):
+        if raw is None or (raw == "" and kinds[setting.name] != "bool"):
             continue
         kind = kinds[setting.name]
         if setting.name == "extra_headers":
             values[setting.name] = _parse_headers_env(raw)
+        elif kind == "tuple[str, ...] | None":
+            values[setting.name] = parse_names(raw)
         elif kind == "bool":
             values[setting.name] = _parse_bool(setting.name, raw)
         elif kind == "int":

@@ -204,12 +204,11 @@ class ExportMessage(MixModel):
     tool_calls: list[ExportToolCall] | None = Field(default=None, description="Tool calls made by the message.")
 
 
-class ExportSession(MixModel):
-    """A session's complete transcript."""
+class ExportSummary(MixModel):
+    """What an export says about the session as a whole, apart from its messages."""
 
     id: str = Field(description="Session identifier.")
     title: str = Field(description="Session title.")
-    messages: list[ExportMessage] = Field(description="Every message, oldest first; list position = message index.")
     assistant_message_count: int | None = Field(default=None, description="Number of assistant messages.")
     user_message_count: int | None = Field(default=None, description="Number of user messages.")
     tool_call_count: int | None = Field(default=None, description="Total number of tool calls.")
@@ -218,6 +217,12 @@ class ExportSession(MixModel):
     cost: float | None = Field(default=None, description="Total cost of the session.")
     created_at: str | None = Field(default=None, description="Session creation timestamp.")
     updated_at: str | None = Field(default=None, description="Session last update timestamp.")
+
+
+class ExportSession(ExportSummary):
+    """A session's complete transcript."""
+
+    messages: list[ExportMessage] = Field(description="Every message, oldest first; list position = message index.")
 
 
 class RESTError(MixModel):
