@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -77,12 +76,11 @@ def _settings_from(ns: argparse.Namespace) -> Settings:
     return load_settings(overrides)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+def _configure_logging(settings: Settings) -> None:
+    from mix_mcp.logs import configure_logging
+    from mix_mcp.redaction import Redactor
+
+    configure_logging(settings.log_level, Redactor.from_settings(settings))
 
 
 @contextmanager
@@ -107,7 +105,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     import anyio
 
     settings = _settings_from(ns)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     with _mix_target(settings) as effective:
         server = _build(effective)
         where = "the built-in Mix emulator at " if settings.use_emulator else "Mix at "
@@ -141,7 +139,7 @@ def cmd_call(ns: argparse.Namespace) -> int:
         print('ARGS must be a JSON object, e.g. \'{"session_id": "..."}\'.', file=sys.stderr)
         return 2
     settings = _settings_from(ns)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
 
     async def call(server: Server[ServerState]) -> tuple[bool, Any, str]:
         async with Client(server) as client:

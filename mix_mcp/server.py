@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
+import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
@@ -25,6 +26,7 @@ from mix_mcp._version import __version__
 from mix_mcp.client import CallStats, MixClient
 from mix_mcp.config import Settings
 from mix_mcp.errors import ArgumentsError, ErrorHints, MixMCPError
+from mix_mcp.logs import log_event
 from mix_mcp.operations import OPERATIONS, OPERATIONS_BY_NAME, Operation
 
 logger = logging.getLogger("mix_mcp.server")
@@ -74,10 +76,16 @@ def _success_result(structured: dict[str, Any]) -> types.CallToolResult:
 
 
 async def run_operation(client: MixClient, op: Operation, arguments: dict[str, Any] | None) -> types.CallToolResult:
-    """Validate, send, shape: the whole life of one tool call. Never raises."""
+    """Validate, send, shape: the whole life of one tool call. Never raises, except to let a cancellation through.
+
+    Logs one ``event=tool_call`` line at INFO with the tool, its outcome (``ok``, ``invalid``
+    arguments, Mix ``error``, ``cancelled`` by the client, or ``internal``), the last HTTP status,
+    the attempts made and the duration.
+    """
     started = time.monotonic()
     stats = CallStats()
-    outcome = "error"
+    outcome = "internal"
+    error: str | None = None
     try:
         try:
             args = op.arguments.model_validate(arguments or {})
@@ -98,21 +106,32 @@ async def run_operation(client: MixClient, op: Operation, arguments: dict[str, A
         outcome = "ok"
         return result
     except MixMCPError as exc:
-        return _error_result(exc.describe(op.hints))
-    except Exception:
+        outcome = "invalid" if isinstance(exc, ArgumentsError) else "error"
+        error = type(exc).__name__
+        return _error_result(client.redactor.text(exc.describe(op.hints)))
+    except anyio.get_cancelled_exc_class():
+        # The client gave up (notifications/cancelled) or the server is stopping: the cancel
+        # scope has already aborted the HTTP request in flight; nothing to answer.
+        outcome = "cancelled"
+        raise
+    except Exception as exc:
+        error = type(exc).__name__
         logger.exception("internal error in %s", op.name)
         return _error_result(
             f"{op.name} failed with an internal error in mix-mcp (details are in its log on stderr). "
             "This is a bug in mix-mcp, not in your arguments; try again, and report it if it persists."
         )
     finally:
-        logger.info(
-            "tool=%s outcome=%s status=%s attempts=%d duration_ms=%.1f",
-            op.name,
-            outcome,
-            stats.status if stats.status is not None else "-",
-            stats.attempts,
-            (time.monotonic() - started) * 1000,
+        log_event(
+            logger,
+            logging.INFO,
+            "tool_call",
+            tool=op.name,
+            outcome=outcome,
+            status=stats.status,
+            attempts=stats.attempts,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            error=error,
         )
 
 
