@@ -107,7 +107,12 @@ SETTINGS: Final = (
         "Largest Mix response accepted, in bytes.",
     ),
     Setting("use_emulator", "--emulator", "MIX_MCP_EMULATOR", "Run against the built-in Mix emulator (in process)."),
-    Setting("log_level", "--log-level", "MIX_MCP_LOG_LEVEL", "Log level on stderr."),
+    Setting(
+        "log_level",
+        "--log-level",
+        "MIX_MCP_LOG_LEVEL",
+        "Level of the key=value logs on stderr; INFO logs one line per tool call and per retry.",
+    ),
 )
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
 
