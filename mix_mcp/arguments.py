@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from mix_mcp.models import PROMPT_LIMIT_BYTES, PROMPT_MAX_LENGTH, CallbackInput, PromptMode
+from mix_mcp.models import PROMPT_LIMIT_BYTES, PROMPT_MAX_LENGTH, CallbackInput, PromptMode, reject_null
 
 MAX_ID_LENGTH: Final = 256
 MAX_TITLE_LENGTH: Final = 1024
@@ -45,9 +45,14 @@ SessionId = Annotated[str, AfterValidator(_printable_id)]
 
 
 class ToolArguments(BaseModel):
-    """Base of every tool's arguments: unknown names are errors, wire names are camelCase."""
+    """Base of every tool's arguments: unknown names are errors, wire names are camelCase.
+
+    Strict: ``"5"`` is not an integer and ``1`` is not a boolean, exactly as the input schema says,
+    so that input the schema rejects never turns into a request.
+    """
 
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         alias_generator=to_camel,
         validate_by_name=True,
@@ -55,6 +60,8 @@ class ToolArguments(BaseModel):
         serialize_by_alias=True,
         loc_by_alias=False,
     )
+
+    _no_null = field_validator("*", mode="before")(reject_null)
 
 
 class ListSessionsArguments(ToolArguments):

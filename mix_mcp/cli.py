@@ -111,8 +111,9 @@ def _settings_from(ns: argparse.Namespace) -> Settings:
 
 def _configure_logging(settings: Settings) -> None:
     from mix_mcp.logs import configure_logging
+    from mix_mcp.redaction import Redactor
 
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, Redactor.from_settings(settings))
 
 
 @contextmanager

@@ -132,12 +132,17 @@ SETTINGS: Final = (
         "Largest Mix response accepted, in bytes.",
     ),
     Setting("use_emulator", "--emulator", "MIX_MCP_EMULATOR", "Run against the built-in Mix emulator (in process)."),
-    Setting("log_level", "--log-level", "MIX_MCP_LOG_LEVEL", "Log level on stderr."),
+    Setting(
+        "log_level",
+        "--log-level",
+        "MIX_MCP_LOG_LEVEL",
+        "Level of the logs on stderr; INFO logs one line per tool call and per retry.",
+    ),
     Setting(
         "log_format",
         "--log-format",
         "MIX_MCP_LOG_FORMAT",
-        "Log format on stderr: 'text', or 'json' (one object per line, for log shippers).",
+        "Log format on stderr: 'text' (key=value lines), or 'json' (one object per line, for log shippers).",
     ),
     Setting(
         "read_only",

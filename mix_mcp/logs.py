@@ -1,32 +1,89 @@
-"""Logging on stderr: text for people, or one JSON object per line for log shippers.
+"""Structured, leveled logs on stderr, secrets masked: ``key=value`` text, or one JSON object per line.
 
-stdout is the MCP stdio channel, so every handler here writes to stderr. Lines that describe an
-event (one tool call) carry their facts as ``fields``; the text format shows them as key=value,
-the JSON format as top-level keys, so a log pipeline can filter on ``tool`` or ``outcome``
-without parsing messages.
+stdout is the MCP stdio channel, so nothing here ever writes to it. Text lines are ``key=value``
+pairs (values with spaces or odd characters are JSON-quoted, so each record stays on one line and
+can be split by a machine), starting with ``ts``, ``level`` and ``logger``; JSON lines carry the
+same facts as keys, for log shippers. mix-mcp's own events carry an ``event`` key and their fields;
+lines from libraries carry their text as ``msg`` (``message`` in JSON). Every line goes through
+the ``Redactor`` last, whatever logger produced it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Final
 
-TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
+from mix_mcp.redaction import Redactor
+
+_BARE: Final = re.compile(r"^[A-Za-z0-9_.:/%+@-]+$")
+#: Libraries whose chatter is quieter than ours: httpx2 logs full URLs (with any user:password) at INFO
+#: and httpcore2 logs raw response headers at DEBUG; mix-mcp logs each request itself, redacted.
+_QUIET_LOGGERS: Final = ("httpx2", "httpcore2")
 #: Keys a JSON line always has; event fields never overwrite them.
 _RESERVED: Final = frozenset({"time", "level", "logger", "message", "exception"})
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (UTC, RFC 3339), level, logger, message, then the event's fields."""
+def _render(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value == value else "nan"
+    text = str(value)
+    return text if _BARE.match(text) else json.dumps(text)
+
+
+def kv(**fields: Any) -> str:
+    """``key=value`` pairs in the given order."""
+    return " ".join(f"{key}={_render(value)}" for key, value in fields.items())
+
+
+def log_event(logger: logging.Logger, level: int, event: str, **fields: Any) -> None:
+    """Log one structured event (cheap when the level is off)."""
+    if logger.isEnabledFor(level):
+        facts = {"event": event, **fields}
+        logger.log(level, "%s", kv(**facts), extra={"structured": True, "fields": facts})
+
+
+def _stamp(record: logging.LogRecord) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+
+
+class KeyValueFormatter(logging.Formatter):
+    """Formats every record, ours or a library's, as one redacted ``key=value`` line."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.redactor = redactor or Redactor()
 
     def format(self, record: logging.LogRecord) -> str:
-        moment = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        head = kv(ts=_stamp(record), level=record.levelname, logger=record.name)
+        message = record.getMessage()
+        body = message if getattr(record, "structured", False) else kv(msg=message)
+        line = f"{head} {body}"
+        if record.exc_info:
+            line += " " + kv(exc=self.formatException(record.exc_info))
+        if record.stack_info:
+            line += " " + kv(stack=record.stack_info)
+        return self.redactor.text(line)
+
+
+class JsonFormatter(logging.Formatter):
+    """One redacted JSON object per record: time, level, logger, message, then the event's fields."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.redactor = redactor or Redactor()
+
+    def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": moment.replace("+00:00", "Z"),
+            "time": _stamp(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -36,18 +93,16 @@ class JsonFormatter(logging.Formatter):
             entry.update({str(k): v for k, v in fields.items() if k not in _RESERVED})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return self.redactor.text(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def configure_logging(level: str, log_format: str = "text") -> None:
-    """Send logs to stderr at ``level``, as text or JSON lines (no-op when logging is already set up)."""
+def configure_logging(level: str, log_format: str = "text", redactor: Redactor | None = None) -> logging.Handler:
+    """Send every log record to stderr at ``level``, formatted and redacted; returns the handler."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    logging.basicConfig(level=getattr(logging, level), handlers=[handler])
-
-
-def log_event(logger: logging.Logger, level: int, fields: Mapping[str, Any]) -> None:
-    """Log ``fields`` as one line: ``k=v ...`` as the message, and the fields themselves for JSON output."""
-    if logger.isEnabledFor(level):
-        message = " ".join(f"{key}={value}" for key, value in fields.items())
-        logger.log(level, message, extra={"fields": dict(fields)})
+    handler.setFormatter(JsonFormatter(redactor) if log_format == "json" else KeyValueFormatter(redactor))
+    numeric = logging.getLevelName(level)
+    logging.basicConfig(level=numeric, handlers=[handler], force=True)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    logging.captureWarnings(True)
+    return handler

@@ -119,6 +119,13 @@ class Operation:
         """Whether a failed attempt may be repeated after the request possibly reached Mix."""
         return self.read_only or self.idempotent
 
+    @property
+    def retry_policy(self) -> str:
+        """The retry rule ``MixClient`` applies to this operation, in words (README, docs)."""
+        if self.retry_safe:
+            return "connection failures, timeouts, answers cut off mid-body, HTTP 408, 429 and 5xx (not 501/505)"
+        return "only a failed connection (the request never left); never after a timeout, reset or 5xx"
+
     @cached_property
     def input_schema(self) -> dict[str, Any]:
         return input_schema(self.arguments)
@@ -212,7 +219,13 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         read_only=False,
         destructive=False,
         idempotent=False,
-        hints=ErrorHints(bad_request="Fix the arguments named in the message (title is required) and call again."),
+        hints=ErrorHints(
+            bad_request="Fix the arguments named in the message (title is required) and call again.",
+            maybe_applied=(
+                "The request may have reached Mix before it failed, so the session may exist: call list_sessions "
+                "and look for its title before calling create_session again (a repeat creates a second session)."
+            ),
+        ),
     ),
     Operation(
         name="get_session",
@@ -297,7 +310,12 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             bad_request=(
                 "message_index must be within the session's messages: call export_session to see how many "
                 "there are (indexes are 0-based)."
-            )
+            ),
+            maybe_applied=(
+                "The request may have reached Mix before it failed, so the fork may exist: call list_sessions and "
+                "look for a 'forked' session with this parent before calling fork_session again (a repeat creates "
+                "a second fork)."
+            ),
         ),
     ),
     Operation(

@@ -30,7 +30,7 @@ from mix_mcp.arguments import ToolArguments
 from mix_mcp.client import CallStats, MixClient, ProgressFn
 from mix_mcp.config import Settings
 from mix_mcp.confirmation import ConfirmationRefused, confirm
-from mix_mcp.errors import ErrorHints, MixMCPError
+from mix_mcp.errors import ArgumentsError, ErrorHints, MixMCPError
 from mix_mcp.logs import log_event
 from mix_mcp.operations import OPERATIONS_BY_NAME, Operation, select_operations
 from mix_mcp.telemetry import tool_call_span
@@ -90,26 +90,34 @@ async def run_tool(
     gate: Gate | None = None,
     progress: ProgressFn | None = None,
 ) -> types.CallToolResult | types.InputRequiredResult:
-    """Validate, confirm, send, shape: the whole life of one tool call, in one span and one log line. Never raises."""
+    """Validate, confirm, send, shape: the whole life of one tool call, in one span and one log line.
+
+    Never raises, except to let a cancellation through: the client gave up (notifications/cancelled)
+    or the server is stopping, and the cancel scope has already aborted the HTTP request in flight.
+    Logs one ``event=tool_call`` line at INFO with the tool, its outcome (``ok``, ``invalid``
+    arguments, Mix ``error``, ``asked``/``refused`` for a confirmation, ``cancelled`` by the client,
+    or ``internal``), the last HTTP status, the attempts made and the duration.
+    """
     started = time.monotonic()
     stats = CallStats()
     outcome = "cancelled"
+    error: str | None = None
     try:
         with tool_call_span(op.name) as span:
-            result, outcome, error_type = await _execute(client, op, arguments, stats, gate, progress)
-            span.finish(outcome=outcome, attempts=stats.attempts, status=stats.status, error_type=error_type)
+            result, outcome, error = await _execute(client, op, arguments, stats, gate, progress)
+            span.finish(outcome=outcome, attempts=stats.attempts, status=stats.status, error_type=error)
         return result
     finally:
         log_event(
             logger,
             logging.INFO,
-            {
-                "tool": op.name,
-                "outcome": outcome,
-                "status": stats.status if stats.status is not None else "-",
-                "attempts": stats.attempts,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            },
+            "tool_call",
+            tool=op.name,
+            outcome=outcome,
+            status=stats.status,
+            attempts=stats.attempts,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            error=error,
         )
 
 
@@ -136,7 +144,8 @@ async def _execute(
     except ConfirmationRefused as exc:
         return _error_result(exc.describe(op.hints)), "refused", type(exc).__name__
     except MixMCPError as exc:
-        return _error_result(exc.describe(op.hints)), "error", type(exc).__name__
+        outcome = "invalid" if isinstance(exc, ArgumentsError) else "error"
+        return _error_result(client.redactor.text(exc.describe(op.hints))), outcome, type(exc).__name__
     except Exception as exc:
         logger.exception("internal error in %s", op.name)
         return (
@@ -144,7 +153,7 @@ async def _execute(
                 f"{op.name} failed with an internal error in mix-mcp (details are in its log on stderr). "
                 "This is a bug in mix-mcp, not in your arguments; try again, and report it if it persists."
             ),
-            "error",
+            "internal",
             type(exc).__name__,
         )
 

@@ -244,5 +244,7 @@ def test_json_logs_carry_the_tool_call_fields(emulator_url: str) -> None:
         "attempts": 1,
     }
     assert isinstance(tool_line["duration_ms"], float)
-    assert tool_line["time"].endswith("Z") and tool_line["message"].startswith("tool=get_session ")
+    assert tool_line["time"].endswith("Z")
+    assert tool_line["message"].startswith("event=tool_call tool=get_session ")
+    assert tool_line["event"] == "tool_call"
     assert SECRET not in done.stderr

@@ -41,10 +41,10 @@ def test_json_line_carries_an_exception_as_one_field() -> None:
 def test_log_event_writes_key_value_text(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("mix_mcp.test")
     with caplog.at_level(logging.INFO, logger="mix_mcp.test"):
-        log_event(logger, logging.INFO, {"tool": "get_session", "status": 404})
+        log_event(logger, logging.INFO, "tool_call", tool="get_session", status=404)
     [record] = caplog.records
-    assert record.getMessage() == "tool=get_session status=404"
-    assert getattr(record, "fields", None) == {"tool": "get_session", "status": 404}
+    assert record.getMessage() == "event=tool_call tool=get_session status=404"
+    assert getattr(record, "fields", None) == {"event": "tool_call", "tool": "get_session", "status": 404}
 
 
 @pytest.mark.parametrize(
