@@ -7,16 +7,24 @@ control characters).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from mix_mcp.models import PROMPT_LIMIT_BYTES, PROMPT_MAX_LENGTH, CallbackInput, PromptMode
+from mix_mcp.models import PROMPT_LIMIT_BYTES, PROMPT_MAX_LENGTH, CallbackInput, PromptMode, reject_null
 
 MAX_ID_LENGTH: Final = 256
 MAX_TITLE_LENGTH: Final = 1024
 MAX_CALLBACKS: Final = 64
+MAX_MESSAGE_POSITION: Final = 10_000_000
+MESSAGE_ROLES: Final = ("user", "assistant", "tool")
+MessageRole = Literal["user", "assistant", "tool"]
+TRANSCRIPT_FORMATS: Final = ("json", "markdown")
+TranscriptFormat = Literal["json", "markdown"]
+#: Bounds of ``max_chars``: below the minimum not even one message's ids and headings fit.
+MIN_MAX_CHARS: Final = 2_000
+MAX_MAX_CHARS: Final = 100_000_000
 
 
 def _printable_id(value: str) -> str:
@@ -37,9 +45,14 @@ SessionId = Annotated[str, AfterValidator(_printable_id)]
 
 
 class ToolArguments(BaseModel):
-    """Base of every tool's arguments: unknown names are errors, wire names are camelCase."""
+    """Base of every tool's arguments: unknown names are errors, wire names are camelCase.
+
+    Strict: ``"5"`` is not an integer and ``1`` is not a boolean, exactly as the input schema says,
+    so that input the schema rejects never turns into a request.
+    """
 
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         alias_generator=to_camel,
         validate_by_name=True,
@@ -47,6 +60,8 @@ class ToolArguments(BaseModel):
         serialize_by_alias=True,
         loc_by_alias=False,
     )
+
+    _no_null = field_validator("*", mode="before")(reject_null)
 
 
 class ListSessionsArguments(ToolArguments):
@@ -108,14 +123,70 @@ class UpdateSessionCallbacksArguments(ToolArguments):
 
 
 class ExportSessionArguments(ToolArguments):
+    # Every option but session_id is optional; without any, the whole transcript comes back as Mix sent it.
     session_id: SessionId = _id("Id of the session to export.")
+    roles: list[MessageRole] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(MESSAGE_ROLES),
+        description="Only return messages with these roles ('user', 'assistant', 'tool'); indexes stay those of "
+        "the full transcript.",
+    )
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_MESSAGE_POSITION,
+        description="Index in the full transcript where the window starts (0 = first message). Not with "
+        "after_message_id.",
+    )
+    after_message_id: SessionId | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="Start the window just after this message id (e.g. the last message you have already read). "
+        "Not with offset.",
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_MESSAGE_POSITION,
+        description="Return at most this many messages (after the roles filter); the result's window.next_offset "
+        "and next_arguments say where the next window starts.",
+    )
+    include_reasoning: bool = Field(default=True, description="Include each message's reasoning text.")
+    include_tool_calls: bool = Field(
+        default=True, description="Include the tool calls of assistant messages (name, input, result)."
+    )
+    include_tool_results: bool = Field(
+        default=True,
+        description="Include tool output: each tool call's result and the messages of role 'tool'. False keeps "
+        "the calls themselves but leaves their (often large) output out.",
+    )
+    max_chars: int | None = Field(
+        default=None,
+        ge=MIN_MAX_CHARS,
+        le=MAX_MAX_CHARS,
+        description="Upper bound on the characters of the returned text. The window ends before the first message "
+        "that would not fit; the result is then marked truncated and next_arguments continues exactly there.",
+    )
+    format: TranscriptFormat = Field(
+        default="json",
+        description="'json' returns the messages as objects; 'markdown' returns a readable transcript whose "
+        "headings show each message's index (fork_session's message_index) and id (rewind_session's message_id).",
+    )
+
+    @model_validator(mode="after")
+    def _one_window_start(self) -> ExportSessionArguments:
+        if self.after_message_id is not None and "offset" in self.model_fields_set:
+            raise ValueError("give either offset or after_message_id, not both")
+        return self
 
 
 class ForkSessionArguments(ToolArguments):
     session_id: SessionId = _id("Id of the session to fork from.")
     message_index: int = Field(
         ge=0,
-        le=10_000_000,
+        le=MAX_MESSAGE_POSITION,
         description=(
             "0-based index of the last message to copy into the fork (messages[message_index] in export_session)."
         ),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -16,13 +15,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mix_mcp._version import __version__
-from mix_mcp.config import DEFAULT_BASE_URL, SETTINGS, ConfigError, Settings, load_settings, parse_header_flag
+from mix_mcp.config import (
+    DEFAULT_BASE_URL,
+    SETTINGS,
+    ConfigError,
+    Settings,
+    load_settings,
+    parse_header_flag,
+    parse_names,
+)
+from mix_mcp.registration import CLIENTS, DEFAULT_NAME
 
 if TYPE_CHECKING:
     from mcp.server import Server
 
     from mix_mcp.server import ServerState
 
+_SWITCHES = frozenset({"use_emulator", "read_only", "confirm_destructive"})
+_NAME_LISTS = frozenset({"tools", "exclude_tools"})
 _TYPES: dict[str, Any] = {
     "connect_timeout": float,
     "read_timeout": float,
@@ -36,6 +46,8 @@ SERVE_EXAMPLES = """examples:
   mix-mcp serve --emulator                       # try it: stdio server on the built-in Mix emulator
   mix-mcp serve                                  # stdio server for Mix at http://localhost:8088
   MIX_BASE_URL=https://mix.example.com MIX_API_KEY=... mix-mcp serve
+  mix-mcp serve --read-only                      # only list_sessions, get_session, export_session
+  mix-mcp serve --exclude-tools delete_session --confirm-destructive
 """
 CALL_EXAMPLES = """examples:
   mix-mcp call list_sessions --emulator
@@ -48,16 +60,29 @@ TOOLS_EXAMPLES = """examples:
   mix-mcp tools --write tool_schemas/  # regenerate the schema snapshots
   mix-mcp tools --check tool_schemas/  # fail when the snapshots drift from the code
 """
+DOCTOR_EXAMPLES = """examples:
+  mix-mcp doctor                                   # Mix at MIX_BASE_URL (default http://localhost:8088)
+  mix-mcp doctor --base-url https://mix.example.com --json
+  mix-mcp doctor --emulator                        # mix-mcp itself, against the built-in emulator
+"""
+CONFIG_EXAMPLES = """examples:
+  mix-mcp config claude-desktop                    # print the JSON to merge into claude_desktop_config.json
+  mix-mcp config cursor --write                    # merge into ~/.cursor/mcp.json (backup first)
+  mix-mcp config vscode --base-url http://mix:8088 --write   # .vscode/mcp.json in this folder
+  mix-mcp config claude-code                       # print the `claude mcp add` line
+"""
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("Mix connection (each flag overrides its environment variable)")
+    group = parser.add_argument_group("Settings (each flag overrides its environment variable)")
     for setting in SETTINGS:
         default = getattr(Settings(), setting.name)
         shown = "unset" if default in (None, {}) else default
         help_text = f"{setting.help} [env {setting.env}; default {shown}]"
-        if setting.name == "use_emulator":
+        if setting.name in _SWITCHES:
             group.add_argument(setting.flag, dest=setting.name, action="store_true", default=None, help=help_text)
+        elif setting.name in _NAME_LISTS:
+            group.add_argument(setting.flag, dest=setting.name, action="append", metavar="NAMES", help=help_text)
         elif setting.name == "extra_headers":
             group.add_argument(
                 setting.flag, dest=setting.name, action="append", metavar="'NAME: VALUE'", help=help_text
@@ -71,18 +96,24 @@ def _settings_from(ns: argparse.Namespace) -> Settings:
     headers = overrides.get("extra_headers")
     if headers:
         overrides["extra_headers"] = dict(parse_header_flag(h) for h in headers)
+    for name in _NAME_LISTS:
+        given = overrides.get(name)
+        if given is not None:
+            overrides[name] = parse_names(",".join(given))
     level = overrides.get("log_level")
     if isinstance(level, str):
         overrides["log_level"] = level.upper()
+    log_format = overrides.get("log_format")
+    if isinstance(log_format, str):
+        overrides["log_format"] = log_format.lower()
     return load_settings(overrides)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+def _configure_logging(settings: Settings) -> None:
+    from mix_mcp.logs import configure_logging
+    from mix_mcp.redaction import Redactor
+
+    configure_logging(settings.log_level, settings.log_format, Redactor.from_settings(settings))
 
 
 @contextmanager
@@ -106,9 +137,11 @@ def _build(settings: Settings) -> Server[ServerState]:
 def cmd_serve(ns: argparse.Namespace) -> int:
     import anyio
 
+    from mix_mcp.telemetry import tracing_from_env
+
     settings = _settings_from(ns)
-    _configure_logging(settings.log_level)
-    with _mix_target(settings) as effective:
+    _configure_logging(settings)
+    with _mix_target(settings) as effective, tracing_from_env():
         server = _build(effective)
         where = "the built-in Mix emulator at " if settings.use_emulator else "Mix at "
         print(
@@ -140,8 +173,10 @@ def cmd_call(ns: argparse.Namespace) -> int:
     if not isinstance(arguments, dict):
         print('ARGS must be a JSON object, e.g. \'{"session_id": "..."}\'.', file=sys.stderr)
         return 2
+    from mix_mcp.telemetry import tracing_from_env
+
     settings = _settings_from(ns)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
 
     async def call(server: Server[ServerState]) -> tuple[bool, Any, str]:
         async with Client(server) as client:
@@ -149,7 +184,7 @@ def cmd_call(ns: argparse.Namespace) -> int:
         text = "\n".join(getattr(block, "text", "") for block in result.content)
         return result.is_error, result.structured_content, text
 
-    with _mix_target(settings) as effective:
+    with _mix_target(settings) as effective, tracing_from_env():
         is_error, structured, text = anyio.run(call, _build(effective))
     if is_error:
         print(text, file=sys.stderr)
@@ -178,6 +213,52 @@ def cmd_tools(ns: argparse.Namespace) -> int:
         print(json.dumps(tool_documents(), indent=2, ensure_ascii=False))
         return 0
     print(render_table())
+    return 0
+
+
+def cmd_doctor(ns: argparse.Namespace) -> int:
+    import anyio
+
+    from mix_mcp.doctor import Check, Report, diagnose, render_text
+
+    try:
+        settings = _settings_from(ns)
+    except ConfigError as exc:
+        failed = Check("configuration", "fail", str(exc), "Fix the flag or environment variable named.")
+        report = Report(base_url="(not set)", checks=[failed])
+    else:
+        _configure_logging(settings)
+        with _mix_target(settings) as effective:
+            report = anyio.run(diagnose, effective)
+    print(json.dumps(report.as_json(), indent=2) if ns.json else render_text(report))
+    return 0 if report.ok else 1
+
+
+def cmd_config(ns: argparse.Namespace) -> int:
+    from mix_mcp import registration
+
+    settings = _settings_from(ns)
+    client: registration.Client = ns.client
+    if not ns.write:
+        print(registration.snippet(client, settings, ns.name))
+        for note in registration.secret_notes(client, settings, written=False):
+            print(f"note: {note}", file=sys.stderr)
+        return 0
+    path = Path(ns.config_path) if ns.config_path else registration.default_config_path(client)
+    try:
+        result = registration.write_registration(client, settings, path, ns.name)
+    except (registration.RegistrationError, OSError) as exc:
+        print(f"mix-mcp: nothing written: {exc}", file=sys.stderr)
+        return 1
+    action = "replaced" if result.replaced else "added"
+    print(f"{action} server {ns.name!r} in {result.path}")
+    if result.backup is not None:
+        print(f"backup of the previous file: {result.backup}")
+    if client == "claude-code":
+        line = registration.claude_code_command(settings, ns.name)
+        print(f"(this is the project scope; to register it for every project instead, run: {line})")
+    for note in registration.secret_notes(client, settings, written=True):
+        print(f"note: {note}")
     return 0
 
 
@@ -235,6 +316,38 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--check", metavar="DIR", help="exit 1 when DIR differs from the code")
     tools.set_defaults(handler=cmd_tools)
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the configuration and the Mix it points at",
+        description=(
+            "Check the configuration, reach Mix, confirm GET /api/sessions answers in the contract's shape, report "
+            "latency and fields of a newer Mix revision. Exit 0 when all is well, 1 with advice otherwise."
+        ),
+        epilog=DOCTOR_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_settings_flags(doctor)
+    doctor.set_defaults(handler=cmd_doctor)
+
+    config = commands.add_parser(
+        "config",
+        help="print (or --write) the registration for an MCP client",
+        description=(
+            "Print the snippet that registers this mix-mcp with an MCP client, using this executable and the "
+            "settings in effect (secrets as placeholders); --write merges it into the client's config file "
+            "after a backup."
+        ),
+        epilog=CONFIG_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    config.add_argument("client", choices=CLIENTS, help="the MCP client")
+    config.add_argument("--write", action="store_true", help="merge into the client's config file (backup first)")
+    config.add_argument("--config-path", metavar="PATH", help="the config file to write instead of the default")
+    config.add_argument("--name", default=DEFAULT_NAME, help="server name in the client (default: %(default)s)")
+    _add_settings_flags(config)
+    config.set_defaults(handler=cmd_config)
+
     emulator = commands.add_parser(
         "emulator",
         help="run the built-in Mix emulator (a local Mix sessions API)",
@@ -248,7 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    ns = parser.parse_args(argv)
+    # argparse's REMAINDER drops leading options in a subcommand (`emulator --port 8088`), so the
+    # emulator's own options are collected as unknown arguments and handed over in order.
+    ns, unknown = parser.parse_known_args(argv)
+    if getattr(ns, "command", None) == "emulator":
+        ns.emulator_args = [*unknown, *ns.emulator_args]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     handler = getattr(ns, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

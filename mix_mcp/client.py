@@ -1,22 +1,32 @@
 """MixClient: one pooled async HTTP client for the process, and the only code that talks to Mix.
 
-Retries are decided here from one fact the caller passes, whether a repeat is safe, so that a
-non-idempotent write (create, fork) can never reach Mix twice: it is only retried when the
-connection was never made. Every answer is read under a size cap and checked against the
-contract before it travels further.
+Retries are decided here from one fact the caller passes, whether a repeat is safe:
+
+* A safe request (read, or idempotent write) is repeated after a connection failure, a timeout, a
+  connection closed mid-answer, and HTTP 408, 429 and 5xx (but 501 and 505, which a repeat cannot
+  cure), with exponential backoff and full jitter, never sooner than ``Retry-After`` asks.
+* An unsafe write (create, fork) is repeated only when the connection was never made, so it can
+  never reach Mix twice; when its outcome is unknown the error says so and how to check.
+
+Every call ends within ``call_timeout`` (retries and back-off included, enforced by a cancel scope
+that also aborts the request in flight and drops its connection); no retry starts after
+``retry_deadline``. Every answer is read under a size cap and checked against the contract before
+it travels further, and any text made from it is passed through the ``Redactor``.
 """
 
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
 import json
 import logging
+import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 import httpx2
@@ -41,19 +51,36 @@ from mix_mcp.errors import (
     MixResponseError,
     MixTimeoutError,
     MixUnreachableError,
+    TruncatedAnswerError,
     body_snippet,
 )
+from mix_mcp.logs import log_event
 from mix_mcp.models import CallbackInput, ErrorResponse, ExportSession, SessionData
+from mix_mcp.redaction import Redactor
+from mix_mcp.telemetry import http_attempt_span
 
 logger = logging.getLogger("mix_mcp.client")
 
-RETRYABLE_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
+#: Statuses a repeat can cure: timeouts, rate limits and server or gateway failures.
+RETRYABLE_STATUS: Final = frozenset({408, 429, *range(500, 600)} - {501, 505})
 _BACKOFF_BASE: Final = 0.2
 _BACKOFF_CAP: Final = 4.0
+#: Failures that prove the request never left this process: safe to repeat even for create and fork.
 _NEVER_SENT: Final = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+#: Fewest bytes between two progress reports, and how many reports a body of known size gets at most.
+_PROGRESS_STEP_BYTES: Final = 256 * 1024
+_PROGRESS_REPORTS: Final = 50
+_CONTENT_TYPE_CHARS: Final = 100
+#: How much of a body is redacted before a snippet is cut from it: far more than any snippet shows, so that
+#: no prefix of a secret survives the cut, and far less than a 20 MB transcript.
+SNIPPET_SOURCE_BYTES: Final = 64 * 1024
 SESSION: Final = TypeAdapter(SessionData)
 SESSION_LIST: Final = TypeAdapter(list[SessionData])
 TRANSCRIPT: Final = TypeAdapter(ExportSession)
+
+
+ProgressFn = Callable[[int, int | None], Awaitable[None]]
+"""Told the bytes of Mix's answer received so far, and its total size when Mix declared one."""
 
 
 class UnsafeIdError(MixMCPError, ValueError):
@@ -78,7 +105,7 @@ class Reply:
 
     status: int
     content_type: str
-    body: bytes
+    body: bytes | bytearray
     retry_after: float | None
 
 
@@ -88,6 +115,8 @@ class CallStats:
 
     attempts: int = 0
     status: int | None = None
+    #: Whether an attempt may have reached Mix (anything but a failed connection).
+    reached: bool = False
 
 
 class MixClient:
@@ -95,8 +124,12 @@ class MixClient:
 
     def __init__(self, settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
+        self.redactor = Redactor.from_settings(settings)
         self._base = settings.base_url.rstrip("/")
         self._display_base = settings.display_base_url.rstrip("/")
+        parts = urlsplit(settings.base_url)
+        self._server_address = parts.hostname
+        self._server_port = parts.port
         headers = {"Accept": "application/json", "User-Agent": f"mix-mcp/{__version__}"}
         headers.update(settings.extra_headers)
         if settings.api_key:
@@ -108,6 +141,8 @@ class MixClient:
             transport=transport,
             follow_redirects=False,
             trust_env=False,
+            # Stateless: no cookie an upstream sets is ever sent back (nor can it carry an echoed secret).
+            cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
         )
 
     async def __aenter__(self) -> MixClient:
@@ -137,13 +172,16 @@ class MixClient:
         operation: str | None = None,
         expect: TypeAdapter[Any] | None = None,
         stats: CallStats | None = None,
+        progress: ProgressFn | None = None,
     ) -> Any:
         """Send one operation and return its JSON (``None`` for an empty success), or raise a MixMCPError.
 
         ``idempotent`` says whether repeating the request is harmless; when it is not, only a
         request that never left this process (connect failure) is tried again. ``expect`` checks
         the answer against the contract; the JSON is returned as Mix sent it, so fields that a
-        newer Mix adds travel on untouched.
+        newer Mix adds travel on untouched. ``progress`` hears how much of the answer has arrived, as
+        it arrives (a few dozen reports at most, whatever its size); without it the read loop does no
+        extra work.
         """
         stats = stats if stats is not None else CallStats()
         path = self.path_for(endpoint, session_id)
@@ -155,57 +193,129 @@ class MixClient:
                 while True:
                     stats.attempts += 1
                     try:
-                        reply = await self._attempt(endpoint.method, path, query, content)
+                        with http_attempt_span(
+                            endpoint.method, endpoint.path, stats.attempts, self._server_address, self._server_port
+                        ) as attempt:
+                            reply = await self._attempt(endpoint.method, path, query, content, progress)
+                            attempt.answered(reply.status)
                     except (httpx2.TransportError, MixResponseError) as failure:
+                        never_sent = isinstance(failure, _NEVER_SENT)
+                        stats.reached = stats.reached or not never_sent
                         error = self._transport_failure(failure, endpoint, path, operation)
-                        retry = _NEVER_SENT if not idempotent else (httpx2.TransportError,)
-                        if isinstance(failure, retry) and await self._pause(stats.attempts, started, None):
+                        transient = isinstance(failure, httpx2.TransportError | TruncatedAnswerError)
+                        if (never_sent or (idempotent and transient)) and await self._pause(
+                            stats, started, None, operation, _failure_kind(failure)
+                        ):
                             continue
-                        raise error from None
+                        raise self._finish(error, stats, idempotent) from None
+                    stats.reached = True
                     stats.status = reply.status
                     if 200 <= reply.status < 300:
-                        data = self._decode_success(reply, endpoint, path, operation)
-                        if expect is not None and data is not None:
-                            self._conform(expect, data, reply, endpoint, path, operation)
+                        try:
+                            data = self._decode_success(reply, endpoint, path, operation)
+                            if expect is not None and data is not None:
+                                self._conform(expect, data, reply, endpoint, path, operation)
+                        except MixResponseError as bad_answer:
+                            raise self._finish(bad_answer, stats, idempotent) from None
                         return data
                     if (
                         idempotent
                         and reply.status in RETRYABLE_STATUS
-                        and await self._pause(stats.attempts, started, reply.retry_after)
+                        and await self._pause(stats, started, reply.retry_after, operation, f"status {reply.status}")
                     ):
                         continue
-                    raise self._api_error(reply, endpoint, path, operation)
+                    raise self._finish(self._api_error(reply, endpoint, path, operation), stats, idempotent)
         except TimeoutError:
-            raise MixTimeoutError(
-                self._display_base + path, "whole call, retries included", settings.call_timeout, operation
-            ) from None
+            # The cancel scope aborted whatever was in flight; that attempt may have reached Mix.
+            stats.reached = True
+            late = MixTimeoutError(
+                self._display_base + path, "whole call with retries", settings.call_timeout, operation, "call_timeout"
+            )
+            raise self._finish(late, stats, idempotent) from None
 
-    async def _attempt(self, method: str, path: str, query: Mapping[str, str] | None, content: bytes | None) -> Reply:
+    @staticmethod
+    def _finish(error: MixMCPError, stats: CallStats, idempotent: bool) -> MixMCPError:
+        """Stamp what the agent needs to decide its next step: attempts, and whether a write may have happened."""
+        error.attempts = stats.attempts
+        status = getattr(error, "status", None)
+        refused = isinstance(status, int) and 400 <= status < 500
+        error.maybe_applied = not idempotent and stats.reached and not refused
+        return error
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None,
+        content: bytes | None,
+        progress: ProgressFn | None = None,
+    ) -> Reply:
         headers = {"Content-Type": "application/json"} if content is not None else None
         request = self._http.build_request(method, self._base + path, params=query, content=content, headers=headers)
-        logger.debug("mix request %s %s", method, path)
+        log_event(logger, logging.DEBUG, "mix_request", method=method, path=path, bytes=len(content or b""))
+        started = time.monotonic()
         response = await self._http.send(request, stream=True)
         try:
-            content_type = response.headers.get("content-type", "")
+            content_type = self.redactor.text(response.headers.get("content-type", ""))[:_CONTENT_TYPE_CHARS]
             limit = self.settings.max_response_bytes
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise self._too_large(response.status_code, method, path, content_type, int(declared))
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise self._too_large(response.status_code, method, path, content_type, size)
-                chunks.append(chunk)
+            declared = _declared_length(response.headers.get("content-length"))
+            if declared is not None and declared > limit:
+                raise self._too_large(response.status_code, method, path, content_type, declared)
+            # One growing buffer, not a list of chunks joined at the end: a 20 MB transcript is held once.
+            body = bytearray()
+            step = max(_PROGRESS_STEP_BYTES, (declared or 0) // _PROGRESS_REPORTS)
+            next_report = step
+            try:
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        raise self._too_large(response.status_code, method, path, content_type, len(body))
+                    if progress is not None and len(body) >= next_report:
+                        next_report = len(body) + step
+                        await progress(len(body), declared)
+            except httpx2.DecodingError:
+                encoding = response.headers.get("content-encoding", "?")[:_CONTENT_TYPE_CHARS]
+                raise MixResponseError(
+                    response.status_code,
+                    method,
+                    path,
+                    content_type,
+                    f"could not be decoded (content-encoding {self.redactor.text(encoding)})",
+                ) from None
+            except (httpx2.NetworkError, httpx2.RemoteProtocolError):
+                announced = f" of the {declared:,} announced" if declared is not None else ""
+                raise TruncatedAnswerError(
+                    response.status_code,
+                    method,
+                    path,
+                    content_type,
+                    f"was cut off: the connection closed after {len(body):,} bytes{announced}",
+                    self._snippet(bytes(body), content_type),
+                ) from None
+            if progress is not None:
+                await progress(len(body), declared if declared is not None else len(body))
+            log_event(
+                logger,
+                logging.DEBUG,
+                "mix_response",
+                method=method,
+                path=path,
+                status=response.status_code,
+                bytes=len(body),
+                ms=round((time.monotonic() - started) * 1000, 1),
+            )
             return Reply(
                 response.status_code,
                 content_type,
-                b"".join(chunks),
+                body,
                 parse_retry_after(response.headers.get("retry-after")),
             )
         finally:
             await response.aclose()
+
+    def _snippet(self, body: bytes | bytearray, content_type: str) -> str:
+        # Redact before cutting, so that not even a prefix of a secret can survive the cut.
+        return body_snippet(self.redactor.bytes(bytes(body[:SNIPPET_SOURCE_BYTES])), content_type)
 
     def _too_large(self, status: int, method: str, path: str, content_type: str, size: int) -> MixResponseError:
         limit = self.settings.max_response_bytes
@@ -218,18 +328,43 @@ class MixClient:
             "if this is expected)",
         )
 
-    async def _pause(self, attempts: int, started: float, retry_after: float | None) -> bool:
+    async def _pause(
+        self, stats: CallStats, started: float, retry_after: float | None, operation: str | None, reason: str
+    ) -> bool:
         """Sleep before the next attempt, or say no when the attempt or time budget is spent."""
         settings = self.settings
-        if attempts > settings.max_retries:
+        if stats.attempts > settings.max_retries:
             return False
-        delay = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempts - 1)))  # noqa: S311 (jitter)
+        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (stats.attempts - 1))
+        delay = random.uniform(0, ceiling)  # noqa: S311 (jitter, not cryptography)
         if retry_after is not None:
             delay = max(delay, retry_after)
+        # A retry that cannot start before the retry deadline, or finish before the call deadline,
+        # is not worth starting: the agent gets the real error now instead of a timeout later.
+        budget = min(settings.retry_deadline, settings.call_timeout)
         elapsed = time.monotonic() - started
-        if elapsed + delay > settings.retry_deadline:
+        if elapsed + delay >= budget:
+            log_event(
+                logger,
+                logging.DEBUG,
+                "retry_skipped",
+                tool=operation,
+                attempt=stats.attempts,
+                reason=reason,
+                delay_s=round(delay, 3),
+                budget_left_s=round(budget - elapsed, 3),
+            )
             return False
-        logger.info("retrying in %.2fs after attempt %d", delay, attempts)
+        log_event(
+            logger,
+            logging.INFO,
+            "retry",
+            tool=operation,
+            attempt=stats.attempts,
+            reason=reason,
+            delay_s=round(delay, 3),
+            retry_after_s=retry_after,
+        )
         await anyio.sleep(delay)
         return True
 
@@ -241,22 +376,24 @@ class MixClient:
             return failure
         url = self._display_base + path
         if isinstance(failure, httpx2.ConnectTimeout):
-            return MixTimeoutError(url, "connecting", self.settings.connect_timeout, operation)
+            return MixTimeoutError(url, "connecting", self.settings.connect_timeout, operation, "connect_timeout")
+        if isinstance(failure, httpx2.PoolTimeout):
+            return MixTimeoutError(url, "waiting for a free connection", self.settings.read_timeout, operation)
         if isinstance(failure, httpx2.TimeoutException):
             return MixTimeoutError(url, "waiting for the answer", self.settings.read_timeout, operation)
         reason = _describe_transport_error(failure)
         return MixUnreachableError(url, reason, operation)
 
     def _decode_success(self, reply: Reply, endpoint: Endpoint, path: str, operation: str | None) -> Any:
-        if not reply.body.strip():
+        if not reply.body or reply.body.isspace():
             if reply.status == 204 or endpoint.success_status == 204:
                 return None
             raise MixResponseError(reply.status, endpoint.method, path, reply.content_type, "is empty", "", operation)
         try:
             return json.loads(reply.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             reason = "is not valid JSON" if "json" in reply.content_type.lower() else "is not JSON"
-            if isinstance(exc, json.JSONDecodeError) and exc.pos >= len(reply.body.rstrip()) - 1:
+            if isinstance(exc, json.JSONDecodeError) and _ends_early(exc):
                 reason = "is truncated JSON"
             raise MixResponseError(
                 reply.status,
@@ -264,7 +401,7 @@ class MixClient:
                 path,
                 reply.content_type,
                 reason,
-                body_snippet(reply.body, reply.content_type),
+                self._snippet(reply.body, reply.content_type),
                 operation,
             ) from None
 
@@ -283,7 +420,7 @@ class MixClient:
                 path,
                 reply.content_type,
                 "does not fit the Mix sessions contract",
-                "",
+                self._snippet(reply.body, reply.content_type),
                 operation,
                 problems,
             ) from None
@@ -292,7 +429,7 @@ class MixClient:
         try:
             envelope = ErrorResponse.model_validate_json(reply.body)
         except ValidationError:
-            snippet = body_snippet(reply.body, reply.content_type)
+            snippet = self._snippet(reply.body, reply.content_type)
             return MixAPIError(
                 reply.status,
                 endpoint.method,
@@ -301,8 +438,20 @@ class MixClient:
                 None,
                 operation,
                 envelope_ok=False,
+                retry_after=reply.retry_after,
+                content_type=reply.content_type,
             )
-        return MixAPIError(reply.status, endpoint.method, path, envelope.error.message, envelope.error.type, operation)
+        message = body_snippet(self.redactor.bytes(envelope.error.message.encode("utf-8", "replace")), limit=1000)
+        return MixAPIError(
+            reply.status,
+            endpoint.method,
+            path,
+            message,
+            self.redactor.text(envelope.error.type)[:_CONTENT_TYPE_CHARS],
+            operation,
+            retry_after=reply.retry_after,
+            content_type=reply.content_type,
+        )
 
     # One method per operation, for library use; the MCP tools go through ``send`` via the operation table.
 
@@ -353,12 +502,43 @@ class MixClient:
         return SessionData.model_validate(raw)
 
 
+def _ends_early(error: json.JSONDecodeError) -> bool:
+    """Whether JSON failed because it stopped, not because it went wrong (a string still open counts)."""
+    return error.msg.startswith("Unterminated string") or error.pos >= len(error.doc.rstrip()) - 1
+
+
+def _failure_kind(failure: Exception) -> str:
+    if isinstance(failure, MixResponseError):
+        return "cut off answer"
+    return type(failure).__name__
+
+
+def _declared_length(value: str | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _causes(failure: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (anyio hides 'refused' two levels down), bounded against cycles."""
+    chain: list[BaseException] = []
+    current: BaseException | None = failure
+    while current is not None and len(chain) < 8 and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def _describe_transport_error(failure: Exception) -> str:
     if isinstance(failure, httpx2.ConnectError):
-        text = str(failure).lower()
+        chain = _causes(failure)
+        if any(isinstance(c, ConnectionRefusedError) for c in chain):
+            return "connection refused"
+        text = " ".join(str(c) for c in chain).lower()
         if "refused" in text:
             return "connection refused"
-        if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
+        if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "name resolution" in text:
             return "host name could not be resolved"
         return "could not connect"
     if isinstance(failure, httpx2.RemoteProtocolError):
@@ -369,14 +549,15 @@ def _describe_transport_error(failure: Exception) -> str:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds from now; it may be delta-seconds or an HTTP date."""
+    """``Retry-After`` as seconds from now; it may be delta-seconds or an HTTP date. Junk means 'not said'."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.replace(".", "", 1).isdigit():
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None
     try:
         moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, moment.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(0.0, moment.timestamp() - time.time())

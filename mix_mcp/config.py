@@ -16,8 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_BASE_URL: Final = "http://localhost:8088"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS: Final = ("text", "json")
 _HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_TOOL_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 class ConfigError(ValueError):
@@ -32,6 +34,8 @@ class Setting:
     flag: str
     env: str
     help: str
+    #: Never printed, logged or written anywhere but where the user typed it; shown as a placeholder.
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class Settings:
     max_response_bytes: int = 64 * 1024 * 1024
     use_emulator: bool = False
     log_level: str = "WARNING"
+    log_format: str = "text"
+    read_only: bool = False
+    tools: tuple[str, ...] | None = None
+    exclude_tools: tuple[str, ...] | None = None
+    confirm_destructive: bool = False
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -66,6 +75,15 @@ class Settings:
             _check_header(name, value)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"{describe_setting('log_level')} must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"{describe_setting('log_format')} must be one of {', '.join(LOG_FORMATS)}")
+        for name in ("tools", "exclude_tools"):
+            names = getattr(self, name)
+            if names is not None and (not names or not all(_TOOL_NAME.match(n) for n in names)):
+                raise ConfigError(
+                    f"{describe_setting(name)} takes tool names separated by commas, e.g. list_sessions,get_session; "
+                    f"got {','.join(names)!r}"
+                )
 
     @property
     def display_base_url(self) -> str:
@@ -78,12 +96,19 @@ class Settings:
 
 SETTINGS: Final = (
     Setting("base_url", "--base-url", "MIX_BASE_URL", "Mix REST API base URL."),
-    Setting("api_key", "--api-key", "MIX_API_KEY", "Mix API key, sent as 'Authorization: Bearer'. Never logged."),
+    Setting(
+        "api_key",
+        "--api-key",
+        "MIX_API_KEY",
+        "Mix API key, sent as 'Authorization: Bearer'. Never logged.",
+        secret=True,
+    ),
     Setting(
         "extra_headers",
         "--header",
         "MIX_EXTRA_HEADERS",
         "Extra request headers: flag 'Name: value' (repeatable); env a JSON object.",
+        secret=True,
     ),
     Setting("connect_timeout", "--connect-timeout", "MIX_CONNECT_TIMEOUT", "Seconds to establish a connection."),
     Setting("read_timeout", "--read-timeout", "MIX_READ_TIMEOUT", "Seconds to wait for Mix's answer."),
@@ -107,7 +132,32 @@ SETTINGS: Final = (
         "Largest Mix response accepted, in bytes.",
     ),
     Setting("use_emulator", "--emulator", "MIX_MCP_EMULATOR", "Run against the built-in Mix emulator (in process)."),
-    Setting("log_level", "--log-level", "MIX_MCP_LOG_LEVEL", "Log level on stderr."),
+    Setting(
+        "log_level",
+        "--log-level",
+        "MIX_MCP_LOG_LEVEL",
+        "Level of the logs on stderr; INFO logs one line per tool call and per retry.",
+    ),
+    Setting(
+        "log_format",
+        "--log-format",
+        "MIX_MCP_LOG_FORMAT",
+        "Log format on stderr: 'text' (key=value lines), or 'json' (one object per line, for log shippers).",
+    ),
+    Setting(
+        "read_only",
+        "--read-only",
+        "MIX_MCP_READ_ONLY",
+        "Publish only the read-only tools (list_sessions, get_session, export_session).",
+    ),
+    Setting("tools", "--tools", "MIX_MCP_TOOLS", "Publish only these tools (names separated by commas)."),
+    Setting("exclude_tools", "--exclude-tools", "MIX_MCP_EXCLUDE_TOOLS", "Never publish these tools (comma list)."),
+    Setting(
+        "confirm_destructive",
+        "--confirm-destructive",
+        "MIX_MCP_CONFIRM_DESTRUCTIVE",
+        "Ask the user (MCP elicitation) before delete_session and rewind_session; refuse if the client cannot ask.",
+    ),
 )
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
 
@@ -169,6 +219,11 @@ def _parse_number(name: str, text: str, kind: type[int] | type[float]) -> int | 
         raise ConfigError(f"{describe_setting(name)} must be a number, got {text!r}") from None
 
 
+def parse_names(text: str) -> tuple[str, ...]:
+    """``'a, b,c'`` -> ``('a', 'b', 'c')``: a comma-separated list of names, blanks dropped."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def _parse_headers_env(text: str) -> dict[str, str]:
     try:
         value = json.loads(text)
@@ -186,11 +241,13 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     kinds = {f.name: f.type for f in fields(Settings)}
     for setting in SETTINGS:
         raw = env.get(setting.env)
-        if raw is None or (raw == "" and setting.name != "use_emulator"):
+        if raw is None or (raw == "" and kinds[setting.name] != "bool"):
             continue
         kind = kinds[setting.name]
         if setting.name == "extra_headers":
             values[setting.name] = _parse_headers_env(raw)
+        elif kind == "tuple[str, ...] | None":
+            values[setting.name] = parse_names(raw)
         elif kind == "bool":
             values[setting.name] = _parse_bool(setting.name, raw)
         elif kind == "int":
@@ -199,6 +256,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
             values[setting.name] = _parse_number(setting.name, raw, float)
         elif setting.name == "log_level":
             values[setting.name] = raw.strip().upper()
+        elif setting.name == "log_format":
+            values[setting.name] = raw.strip().lower()
         else:
             values[setting.name] = raw.strip()
     return values
@@ -215,3 +274,19 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         else:
             values[key] = value
     return Settings(**values)
+
+
+def env_value(settings: Settings, name: str) -> str:
+    """A setting's value spelled the way ``settings_from_env`` reads it back."""
+    value = getattr(settings, name)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), separators=(",", ":"))
+    return str(value)
+
+
+def changed_settings(settings: Settings, *, always: tuple[str, ...] = ("base_url",)) -> list[Setting]:
+    """The settings that differ from the defaults (plus ``always``), in table order."""
+    defaults = Settings()
+    return [s for s in SETTINGS if s.name in always or getattr(settings, s.name) != getattr(defaults, s.name)]

@@ -6,13 +6,18 @@ one concrete thing to do next; none carries a header, a key or a stack trace.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Final
 
 from pydantic import ValidationError
 
+from mix_mcp.config import describe_setting
+
 SNIPPET_CHARS: Final = 200
+#: At most this many argument problems are listed; the rest are counted.
+MAX_PROBLEMS: Final = 20
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
@@ -23,13 +28,32 @@ class ErrorHints:
 
     not_found: str = "Call list_sessions to see the ids that exist."
     bad_request: str = "Fix the arguments named in the message and call again."
+    #: For writes that must not be repeated blindly: what to check when the outcome is unknown.
+    maybe_applied: str = ""
 
 
 class MixMCPError(Exception):
     """Base of every error mix-mcp turns into an ``isError`` tool result."""
 
+    #: Attempts made before giving up; the client sets it, messages mention it when above one.
+    attempts: int = 1
+    #: A non-idempotent write may have reached Mix and been carried out before it failed.
+    maybe_applied: bool = False
+
     def describe(self, hints: ErrorHints) -> str:
+        """The whole message for the agent: what failed, why, and what to do next."""
+        text = self.explain(hints)
+        if self.maybe_applied and hints.maybe_applied:
+            text += " " + hints.maybe_applied
+        return text
+
+    def explain(self, hints: ErrorHints) -> str:
         return str(self)
+
+    def failed(self, operation: str | None) -> str:
+        """``"<operation> failed"``, with the attempt count when retries were spent."""
+        text = f"{operation} failed" if operation else "Mix request failed"
+        return text + (f" after {self.attempts} attempts" if self.attempts > 1 else "")
 
 
 class ArgumentsError(MixMCPError):
@@ -40,8 +64,10 @@ class ArgumentsError(MixMCPError):
         self.tool = tool
         self.problems = problems
 
-    def describe(self, hints: ErrorHints) -> str:
-        listed = "\n".join(f"- {p}" for p in self.problems)
+    def explain(self, hints: ErrorHints) -> str:
+        listed = "\n".join(f"- {p}" for p in self.problems[:MAX_PROBLEMS])
+        if len(self.problems) > MAX_PROBLEMS:
+            listed += f"\n- ... and {len(self.problems) - MAX_PROBLEMS} more"
         return (
             f"Invalid arguments for {self.tool} (nothing was sent to Mix):\n{listed}\n"
             "Fix these arguments (the tool's input schema lists the accepted names and limits) and call again."
@@ -76,19 +102,21 @@ class MixAPIError(MixMCPError):
     error_type: str | None = None
     operation: str | None = None
     envelope_ok: bool = True
+    #: Seconds Mix asked to wait (``Retry-After``), when it said.
+    retry_after: float | None = None
+    content_type: str = ""
 
     def __post_init__(self) -> None:
         super().__init__(f"HTTP {self.status} from {self.method} {self.path}: {self.message}")
 
-    def describe(self, hints: ErrorHints) -> str:
+    def explain(self, hints: ErrorHints) -> str:
         origin = f"HTTP {self.status}"
         if self.error_type:
             origin += f" {self.error_type}"
         origin += f" from {self.method} {self.path}"
         if not self.envelope_ok:
-            origin += ", not in Mix's error format"
-        op = f"{self.operation} failed" if self.operation else "Mix request failed"
-        return f"{op}: {self.message} ({origin}). {self.next_step(hints)}"
+            origin += f", content-type {self.content_type or 'none'}, not in Mix's error format"
+        return f"{self.failed(self.operation)}: {self.message} ({origin}). {self.next_step(hints)}"
 
     def next_step(self, hints: ErrorHints) -> str:
         if self.status == 404:
@@ -100,10 +128,12 @@ class MixAPIError(MixMCPError):
                 "Mix rejected the credentials: set MIX_API_KEY (or --api-key) to a valid key for this Mix server "
                 "and restart mix-mcp."
             )
+        if self.retry_after is not None and (self.status == 429 or self.status >= 500):
+            return f"Mix asked to wait {math.ceil(self.retry_after)}s (Retry-After) before calling again."
         if self.status == 429:
             return "Mix is rate limiting; wait a few seconds before calling again."
         if self.status >= 500:
-            return "Mix failed internally; try again shortly, and check the Mix server's logs if it persists."
+            return "Mix failed; try again shortly, and check the Mix server's logs if it persists."
         return "Check the arguments and the Mix server's logs."
 
 
@@ -118,12 +148,11 @@ class MixUnreachableError(MixMCPError):
     def __post_init__(self) -> None:
         super().__init__(f"Mix is unreachable at {self.url}: {self.reason}")
 
-    def describe(self, hints: ErrorHints) -> str:
-        op = f"{self.operation} failed" if self.operation else "Mix request failed"
+    def explain(self, hints: ErrorHints) -> str:
         return (
-            f"{op}: Mix is unreachable at {self.url} ({self.reason}). Start the Mix server there, point mix-mcp at "
-            "the right one with MIX_BASE_URL / --base-url, or try the built-in emulator with `mix-mcp serve "
-            "--emulator`."
+            f"{self.failed(self.operation)}: Mix is unreachable at {self.url} ({self.reason}). Start the Mix server "
+            "there, point mix-mcp at the right one with MIX_BASE_URL / --base-url, or try the built-in emulator "
+            "with `mix-mcp serve --emulator`."
         )
 
 
@@ -135,15 +164,17 @@ class MixTimeoutError(MixMCPError):
     phase: str
     seconds: float
     operation: str | None = None
+    #: The setting that bounds this phase (``read_timeout``, ``connect_timeout`` or ``call_timeout``).
+    setting: str = "read_timeout"
 
     def __post_init__(self) -> None:
-        super().__init__(f"Mix at {self.url} timed out ({self.phase} after {self.seconds:g}s)")
+        super().__init__(f"Mix at {self.url} timed out ({self.phase}: {self.seconds:g}s limit)")
 
-    def describe(self, hints: ErrorHints) -> str:
-        op = f"{self.operation} failed" if self.operation else "Mix request failed"
+    def explain(self, hints: ErrorHints) -> str:
         return (
-            f"{op}: Mix at {self.url} did not answer in time ({self.phase} after {self.seconds:g}s). It may be "
-            "overloaded; call again later, or raise MIX_READ_TIMEOUT / --read-timeout for slow operations."
+            f"{self.failed(self.operation)}: Mix at {self.url} did not answer in time ({self.phase}: "
+            f"{self.seconds:g}s limit). It may be overloaded; call again later, or raise "
+            f"{describe_setting(self.setting)} if this operation is legitimately slow."
         )
 
 
@@ -163,10 +194,9 @@ class MixResponseError(MixMCPError):
     def __post_init__(self) -> None:
         super().__init__(f"Unexpected answer from {self.method} {self.path}: {self.reason}")
 
-    def describe(self, hints: ErrorHints) -> str:
-        op = f"{self.operation} failed" if self.operation else "Mix request failed"
+    def explain(self, hints: ErrorHints) -> str:
         parts = [
-            f"{op}: Mix's answer to {self.method} {self.path} {self.reason} "
+            f"{self.failed(self.operation)}: Mix's answer to {self.method} {self.path} {self.reason} "
             f"(HTTP {self.status}, content-type {self.content_type or 'none'})."
         ]
         if self.problems:
@@ -180,11 +210,15 @@ class MixResponseError(MixMCPError):
         return " ".join(parts)
 
 
-def body_snippet(body: bytes, content_type: str = "") -> str:
+class TruncatedAnswerError(MixResponseError):
+    """The connection closed in the middle of the body: a network fault, so a safe request may be repeated."""
+
+
+def body_snippet(body: bytes, content_type: str = "", limit: int = SNIPPET_CHARS) -> str:
     """A short, single-line, tag-free excerpt of a body, for error messages."""
-    text = body[: SNIPPET_CHARS * 8].decode("utf-8", errors="replace")
+    text = body[: limit * 8].decode("utf-8", errors="replace")
     if "html" in content_type.lower() or text.lstrip().startswith("<"):
         text = _TAG.sub(" ", text)
     text = _SPACE.sub(" ", text).strip()
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text[:SNIPPET_CHARS] + ("..." if len(text) > SNIPPET_CHARS else "")
+    return text[:limit] + ("..." if len(text) > limit else "")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 PROMPT_MODES: Final = ("default", "append", "replace")
@@ -60,6 +60,13 @@ class Callback(MixModel):
     sub_agent_type: str | None = Field(default=None, description="Type of sub-agent spawned.")
 
 
+def reject_null(value: Any) -> Any:
+    """Input schemas leave optional arguments out of ``required`` instead of allowing ``null``; so must we."""
+    if value is None:
+        raise ValueError("must not be null; leave the argument out to use its default")
+    return value
+
+
 class CallbackInput(BaseModel):
     """A callback Mix runs after a matching tool finishes. Each type needs its own field: bash_script needs
     bash_command, sub_agent needs sub_agent_prompt, send_message needs message_content."""
@@ -71,6 +78,7 @@ class CallbackInput(BaseModel):
         serialize_by_alias=True,
         loc_by_alias=False,
         extra="forbid",
+        strict=True,
     )
 
     tool_name: str = Field(
@@ -122,6 +130,8 @@ class CallbackInput(BaseModel):
     sub_agent_type: str | None = Field(
         default=None, max_length=256, description="Kind of sub-agent to spawn (Mix default 'general-purpose')."
     )
+
+    _no_null = field_validator("*", mode="before")(reject_null)
 
     @model_validator(mode="after")
     def _check_type_rules(self) -> CallbackInput:
@@ -204,12 +214,11 @@ class ExportMessage(MixModel):
     tool_calls: list[ExportToolCall] | None = Field(default=None, description="Tool calls made by the message.")
 
 
-class ExportSession(MixModel):
-    """A session's complete transcript."""
+class ExportSummary(MixModel):
+    """What an export says about the session as a whole, apart from its messages."""
 
     id: str = Field(description="Session identifier.")
     title: str = Field(description="Session title.")
-    messages: list[ExportMessage] = Field(description="Every message, oldest first; list position = message index.")
     assistant_message_count: int | None = Field(default=None, description="Number of assistant messages.")
     user_message_count: int | None = Field(default=None, description="Number of user messages.")
     tool_call_count: int | None = Field(default=None, description="Total number of tool calls.")
@@ -218,6 +227,12 @@ class ExportSession(MixModel):
     cost: float | None = Field(default=None, description="Total cost of the session.")
     created_at: str | None = Field(default=None, description="Session creation timestamp.")
     updated_at: str | None = Field(default=None, description="Session last update timestamp.")
+
+
+class ExportSession(ExportSummary):
+    """A session's complete transcript."""
+
+    messages: list[ExportMessage] = Field(description="Every message, oldest first; list position = message index.")
 
 
 class RESTError(MixModel):

@@ -6,12 +6,12 @@ from ``OPERATIONS``. Adding an operation means adding an entry here, not a handl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from mix_mcp.arguments import (
     CreateSessionArguments,
@@ -23,7 +23,8 @@ from mix_mcp.arguments import (
     ToolArguments,
     UpdateSessionCallbacksArguments,
 )
-from mix_mcp.client import SESSION, SESSION_LIST, TRANSCRIPT
+from mix_mcp.client import SESSION, SESSION_LIST, TRANSCRIPT, CallStats, MixClient, ProgressFn
+from mix_mcp.config import ConfigError, Settings, describe_setting
 from mix_mcp.endpoints import (
     CREATE_SESSION,
     DELETE_SESSION,
@@ -35,9 +36,11 @@ from mix_mcp.endpoints import (
     UPDATE_SESSION_CALLBACKS,
     Endpoint,
 )
-from mix_mcp.errors import ErrorHints
-from mix_mcp.models import ExportSession, SessionData
+from mix_mcp.errors import ArgumentsError, ErrorHints
+from mix_mcp.models import SessionData
+from mix_mcp.rendering import Shaped
 from mix_mcp.schemas import input_schema, output_schema
+from mix_mcp.transcripts import TranscriptExport, shape_transcript
 
 
 class SessionList(BaseModel):
@@ -56,31 +59,35 @@ class DeletedSession(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class ResultShape:
-    """How Mix's answer becomes structured content: what to check it against, and how to wrap it."""
+    """How Mix's answer becomes a result: what to check it against, its model, and the hook that shapes it.
+
+    ``wrap`` receives Mix's checked answer and the validated arguments, so that arguments which never
+    reach Mix (a transcript's window, filters and format) can still shape what comes back.
+    """
 
     contract: TypeAdapter[Any] | None
     model: type[BaseModel]
-    wrap: Callable[[Any, ToolArguments], dict[str, Any]]
+    wrap: Callable[[Any, ToolArguments], Shaped]
 
 
-def _as_is(data: Any, _args: ToolArguments) -> dict[str, Any]:
+def _as_is(data: Any, _args: ToolArguments) -> Shaped:
     assert isinstance(data, dict)
-    return data
+    return Shaped(data)
 
 
-def _listed(data: Any, _args: ToolArguments) -> dict[str, Any]:
-    return {"sessions": data, "count": len(data)}
+def _listed(data: Any, _args: ToolArguments) -> Shaped:
+    return Shaped({"sessions": data, "count": len(data)})
 
 
-def _deleted(_data: Any, args: ToolArguments) -> dict[str, Any]:
+def _deleted(_data: Any, args: ToolArguments) -> Shaped:
     assert isinstance(args, SessionArguments)
-    return {"deleted": True, "session_id": args.session_id}
+    return Shaped({"deleted": True, "session_id": args.session_id})
 
 
 SESSION_RESULT: Final = ResultShape(SESSION, SessionData, _as_is)
 SESSION_LIST_RESULT: Final = ResultShape(SESSION_LIST, SessionList, _listed)
 DELETED_RESULT: Final = ResultShape(None, DeletedSession, _deleted)
-TRANSCRIPT_RESULT: Final = ResultShape(TRANSCRIPT, ExportSession, _as_is)
+TRANSCRIPT_RESULT: Final = ResultShape(TRANSCRIPT, TranscriptExport, shape_transcript)
 
 NOT_FOUND_SESSION: Final = ErrorHints(not_found="Call list_sessions to see the ids that exist.")
 
@@ -103,11 +110,21 @@ class Operation:
     hints: ErrorHints = NOT_FOUND_SESSION
     #: Mix's sessions are a closed domain: these tools reach no other system.
     open_world: bool = False
+    #: What the user is asked before this runs, when the server runs with --confirm-destructive
+    #: (``None``: never asked). ``{session}`` names the session; other fields are the arguments.
+    confirm: str | None = None
 
     @property
     def retry_safe(self) -> bool:
         """Whether a failed attempt may be repeated after the request possibly reached Mix."""
         return self.read_only or self.idempotent
+
+    @property
+    def retry_policy(self) -> str:
+        """The retry rule ``MixClient`` applies to this operation, in words (README, docs)."""
+        if self.retry_safe:
+            return "connection failures, timeouts, answers cut off mid-body, HTTP 408, 429 and 5xx (not 501/505)"
+        return "only a failed connection (the request never left); never after a timeout, reset or 5xx"
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
@@ -139,6 +156,36 @@ class Operation:
         if self.endpoint.method in ("POST", "PATCH"):
             body = args.model_dump(exclude_unset=True, exclude={"session_id", *self.query}, mode="json")
         return session_id, query or None, body
+
+    def parse(self, arguments: Mapping[str, Any] | None) -> ToolArguments:
+        """The validated arguments, or an ArgumentsError that lists every problem (nothing is sent)."""
+        try:
+            return self.arguments.model_validate(arguments or {})
+        except ValidationError as exc:
+            raise ArgumentsError.from_validation(self.name, exc) from None
+
+    async def perform(
+        self,
+        client: MixClient,
+        args: ToolArguments,
+        *,
+        stats: CallStats | None = None,
+        progress: ProgressFn | None = None,
+    ) -> Shaped:
+        """One request to Mix for validated arguments, and its answer shaped into a result."""
+        session_id, query, body = self.request_parts(args)
+        data = await client.send(
+            self.endpoint,
+            session_id=session_id,
+            query=query,
+            body=body,
+            idempotent=self.retry_safe,
+            operation=self.name,
+            expect=self.result.contract,
+            stats=stats,
+            progress=progress,
+        )
+        return self.result.wrap(data, args)
 
 
 OPERATIONS: Final[tuple[Operation, ...]] = (
@@ -172,7 +219,13 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         read_only=False,
         destructive=False,
         idempotent=False,
-        hints=ErrorHints(bad_request="Fix the arguments named in the message (title is required) and call again."),
+        hints=ErrorHints(
+            bad_request="Fix the arguments named in the message (title is required) and call again.",
+            maybe_applied=(
+                "The request may have reached Mix before it failed, so the session may exist: call list_sessions "
+                "and look for its title before calling create_session again (a repeat creates a second session)."
+            ),
+        ),
     ),
     Operation(
         name="get_session",
@@ -202,6 +255,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         destructive=True,
         idempotent=True,
         hints=ErrorHints(not_found="The session may already be deleted; call list_sessions to see the ids that exist."),
+        confirm="Permanently delete the Mix session {session} with all its messages and files? This cannot be undone.",
     ),
     Operation(
         name="update_session_callbacks",
@@ -223,9 +277,13 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         name="export_session",
         title="Export a session transcript",
         description=(
-            "Export a session's full transcript: every message (oldest first) with its id, role, content, "
-            "reasoning and tool calls, plus token and cost totals. A message's position in 'messages' is the "
-            "message_index that fork_session takes; its 'id' is the message_id that rewind_session takes."
+            "Export a session's transcript: its messages (oldest first) with id, role, content, reasoning and tool "
+            "calls, plus token and cost totals. Every message carries its 'index' in the full transcript (the "
+            "message_index fork_session takes) and its 'id' (the message_id rewind_session takes). Long sessions "
+            "are large: read them in windows with limit and offset (or after_message_id), filter with roles, "
+            "include_reasoning, include_tool_calls and include_tool_results, cap the size with max_chars, and ask "
+            "for format 'markdown' to read rather than parse. A window that stops early gives next_arguments: "
+            "call again with them to continue exactly where it stopped."
         ),
         endpoint=EXPORT_SESSION,
         arguments=ExportSessionArguments,
@@ -252,7 +310,12 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             bad_request=(
                 "message_index must be within the session's messages: call export_session to see how many "
                 "there are (indexes are 0-based)."
-            )
+            ),
+            maybe_applied=(
+                "The request may have reached Mix before it failed, so the fork may exist: call list_sessions and "
+                "look for a 'forked' session with this parent before calling fork_session again (a repeat creates "
+                "a second fork)."
+            ),
         ),
     ),
     Operation(
@@ -275,7 +338,51 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 "export_session for the message ids of that session."
             ),
         ),
+        confirm=(
+            "Rewind the Mix session {session} to message {message_id}? Every later message is deleted; this "
+            "cannot be undone."
+        ),
     ),
 )
 
 OPERATIONS_BY_NAME: Final[Mapping[str, Operation]] = {op.name: op for op in OPERATIONS}
+
+
+def _known(names: tuple[str, ...], setting: str, catalogue: Mapping[str, Operation]) -> None:
+    unknown = [name for name in names if name not in catalogue]
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        raise ConfigError(f"{describe_setting(setting)}: unknown tool {listed}. Known tools: {', '.join(catalogue)}.")
+
+
+def select_operations(settings: Settings, operations: Sequence[Operation] = OPERATIONS) -> tuple[Operation, ...]:
+    """The operations an operator lets agents use: --tools, then --read-only, then --exclude-tools.
+
+    Names are checked at start, so that a typo fails loudly instead of silently publishing nothing
+    (or everything).
+    """
+    catalogue = {op.name: op for op in operations}
+    selected = list(operations)
+    if settings.tools is not None:
+        _known(settings.tools, "tools", catalogue)
+        wanted = set(settings.tools)
+        selected = [op for op in selected if op.name in wanted]
+        if settings.read_only:
+            writes = [op.name for op in selected if not op.read_only]
+            if writes:
+                raise ConfigError(
+                    f"{describe_setting('tools')} names {', '.join(writes)}, which "
+                    f"{describe_setting('read_only')} leaves out: drop one of the two settings."
+                )
+    if settings.read_only:
+        selected = [op for op in selected if op.read_only]
+    if settings.exclude_tools is not None:
+        _known(settings.exclude_tools, "exclude_tools", catalogue)
+        excluded = set(settings.exclude_tools)
+        selected = [op for op in selected if op.name not in excluded]
+    if not selected:
+        raise ConfigError(
+            "the tool settings (--tools, --read-only, --exclude-tools) leave no tool to publish; "
+            f"known tools: {', '.join(catalogue)}."
+        )
+    return tuple(selected)

@@ -4,14 +4,17 @@ Built on the SDK's low-level ``Server`` rather than ``MCPServer``: our schemas a
 (portable input schemas, pass-through output schemas) and computed once at start, and one
 generic handler serves every operation. ``MCPServer`` would derive schemas from function
 signatures, rebuild argument models and re-validate output on every call.
+
+Besides tools, the server publishes the sessions as resources with completable session ids
+(``resources``), asks the user before irreversible tools when told to (``confirmation``), and
+reports how much of a large answer has arrived to clients that ask for progress.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -19,25 +22,36 @@ from typing import Any, Final
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
-from pydantic import ValidationError
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
+from mix_mcp import resources
 from mix_mcp._version import __version__
-from mix_mcp.client import CallStats, MixClient
+from mix_mcp.arguments import ToolArguments
+from mix_mcp.client import CallStats, MixClient, ProgressFn
 from mix_mcp.config import Settings
+from mix_mcp.confirmation import ConfirmationRefused, confirm
 from mix_mcp.errors import ArgumentsError, ErrorHints, MixMCPError
-from mix_mcp.operations import OPERATIONS, OPERATIONS_BY_NAME, Operation
+from mix_mcp.logs import log_event
+from mix_mcp.operations import OPERATIONS_BY_NAME, Operation, select_operations
+from mix_mcp.telemetry import tool_call_span
 
 logger = logging.getLogger("mix_mcp.server")
 
 SERVER_NAME: Final = "mix-mcp"
 INSTRUCTIONS: Final = (
-    "Tools for the sessions of a Mix agent platform. Typical workflow: list_sessions to find a session id; "
-    "get_session for its metadata; export_session to read its messages (a message's position is the "
-    "message_index fork_session takes, its id is the message_id rewind_session takes); fork_session to branch "
-    "a copy at a message; rewind_session to cut a session back to a message (irreversible); "
-    "update_session_callbacks to replace its callbacks; delete_session to remove it (irreversible). "
-    "Errors explain the next step to take."
+    "Tools for the sessions of a Mix agent platform. Workflow: list_sessions to find a session id (or read the "
+    "mix://sessions resource); get_session for its metadata; export_session to read its messages. Long sessions "
+    "are large: read them in windows (limit, offset or after_message_id), filter them (roles, include_reasoning, "
+    "include_tool_calls, include_tool_results), cap them with max_chars or ask for format 'markdown', and call "
+    "again with next_arguments to continue. Every exported message carries its index, the message_index "
+    "fork_session takes to branch a copy of the session up to that message, and its id, the message_id "
+    "rewind_session takes to cut the session itself back to that message (irreversible). delete_session removes "
+    "a session (irreversible). Errors explain the next step to take."
 )
+
+#: Asks before an operation runs: ``None`` to go ahead, an ``InputRequiredResult`` to ask the client
+#: first (2026-07-28), or raises ConfirmationRefused.
+Gate = Callable[[Operation, ToolArguments], Awaitable[types.InputRequiredResult | None]]
 
 
 @dataclass
@@ -68,58 +82,124 @@ def _error_result(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
 
 
-def _success_result(structured: dict[str, Any]) -> types.CallToolResult:
-    text = json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
-    return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=structured)
+async def run_tool(
+    client: MixClient,
+    op: Operation,
+    arguments: Mapping[str, Any] | None,
+    *,
+    gate: Gate | None = None,
+    progress: ProgressFn | None = None,
+) -> types.CallToolResult | types.InputRequiredResult:
+    """Validate, confirm, send, shape: the whole life of one tool call, in one span and one log line.
 
-
-async def run_operation(client: MixClient, op: Operation, arguments: dict[str, Any] | None) -> types.CallToolResult:
-    """Validate, send, shape: the whole life of one tool call. Never raises."""
+    Never raises, except to let a cancellation through: the client gave up (notifications/cancelled)
+    or the server is stopping, and the cancel scope has already aborted the HTTP request in flight.
+    Logs one ``event=tool_call`` line at INFO with the tool, its outcome (``ok``, ``invalid``
+    arguments, Mix ``error``, ``asked``/``refused`` for a confirmation, ``cancelled`` by the client,
+    or ``internal``), the last HTTP status, the attempts made and the duration.
+    """
     started = time.monotonic()
     stats = CallStats()
-    outcome = "error"
+    outcome = "cancelled"
+    error: str | None = None
     try:
-        try:
-            args = op.arguments.model_validate(arguments or {})
-        except ValidationError as exc:
-            raise ArgumentsError.from_validation(op.name, exc) from None
-        session_id, query, body = op.request_parts(args)
-        data = await client.send(
-            op.endpoint,
-            session_id=session_id,
-            query=query,
-            body=body,
-            idempotent=op.retry_safe,
-            operation=op.name,
-            expect=op.result.contract,
-            stats=stats,
-        )
-        result = _success_result(op.result.wrap(data, args))
-        outcome = "ok"
+        with tool_call_span(op.name) as span:
+            result, outcome, error = await _execute(client, op, arguments, stats, gate, progress)
+            span.finish(outcome=outcome, attempts=stats.attempts, status=stats.status, error_type=error)
         return result
-    except MixMCPError as exc:
-        return _error_result(exc.describe(op.hints))
-    except Exception:
-        logger.exception("internal error in %s", op.name)
-        return _error_result(
-            f"{op.name} failed with an internal error in mix-mcp (details are in its log on stderr). "
-            "This is a bug in mix-mcp, not in your arguments; try again, and report it if it persists."
-        )
     finally:
-        logger.info(
-            "tool=%s outcome=%s status=%s attempts=%d duration_ms=%.1f",
-            op.name,
-            outcome,
-            stats.status if stats.status is not None else "-",
-            stats.attempts,
-            (time.monotonic() - started) * 1000,
+        log_event(
+            logger,
+            logging.INFO,
+            "tool_call",
+            tool=op.name,
+            outcome=outcome,
+            status=stats.status,
+            attempts=stats.attempts,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            error=error,
         )
 
 
-def build_server(settings: Settings, operations: Iterable[Operation] = OPERATIONS) -> Server[ServerState]:
-    """The MCP server for ``settings``; the Mix client is opened in its lifespan and closed after."""
-    enabled = {op.name: op for op in operations}
+async def _execute(
+    client: MixClient,
+    op: Operation,
+    arguments: Mapping[str, Any] | None,
+    stats: CallStats,
+    gate: Gate | None,
+    progress: ProgressFn | None,
+) -> tuple[types.CallToolResult | types.InputRequiredResult, str, str | None]:
+    """The call's result, its outcome, and when it failed the error's type name (never its message)."""
+    try:
+        args = op.parse(arguments)
+        if gate is not None:
+            question = await gate(op, args)
+            if question is not None:
+                return question, "asked", None
+        shaped = await op.perform(client, args, stats=stats, progress=progress)
+        result = types.CallToolResult(
+            content=[types.TextContent(text=shaped.render_text())], structured_content=shaped.structured
+        )
+        return result, "ok", None
+    except ConfirmationRefused as exc:
+        return _error_result(exc.describe(op.hints)), "refused", type(exc).__name__
+    except MixMCPError as exc:
+        outcome = "invalid" if isinstance(exc, ArgumentsError) else "error"
+        return _error_result(client.redactor.text(exc.describe(op.hints))), outcome, type(exc).__name__
+    except Exception as exc:
+        logger.exception("internal error in %s", op.name)
+        return (
+            _error_result(
+                f"{op.name} failed with an internal error in mix-mcp (details are in its log on stderr). "
+                "This is a bug in mix-mcp, not in your arguments; try again, and report it if it persists."
+            ),
+            "internal",
+            type(exc).__name__,
+        )
+
+
+async def run_operation(
+    client: MixClient, op: Operation, arguments: Mapping[str, Any] | None, *, progress: ProgressFn | None = None
+) -> types.CallToolResult:
+    """``run_tool`` without confirmation: always a final result."""
+    result = await run_tool(client, op, arguments, progress=progress)
+    assert isinstance(result, types.CallToolResult)
+    return result
+
+
+def progress_reporter(ctx: ServerRequestContext[Any]) -> ProgressFn | None:
+    """Progress for this request when the client sent a progress token, else ``None`` (no work at all).
+
+    Reports only growth, so that a retried request never makes the bar go back.
+    """
+    meta = ctx.params.get("_meta") if ctx.params else None
+    if not isinstance(meta, Mapping) or meta.get("progressToken") is None:
+        return None
+    reported = 0
+
+    async def report(received: int, total: int | None) -> None:
+        nonlocal reported
+        if received <= reported:
+            return
+        reported = received
+        size = f" of {total:,}" if total is not None else ""
+        await ctx.session.report_progress(received, total, f"{received:,}{size} bytes of Mix's answer received")
+
+    return report
+
+
+def build_server(settings: Settings, operations: Iterable[Operation] | None = None) -> Server[ServerState]:
+    """The MCP server for ``settings``; the Mix client is opened in its lifespan and closed after.
+
+    ``operations`` defaults to the table filtered by the settings (--tools, --read-only,
+    --exclude-tools); a ConfigError names an unknown tool before anything starts.
+    """
+    chosen = tuple(operations) if operations is not None else select_operations(settings)
+    enabled = {op.name: op for op in chosen}
     tools = [tool_definition(op) for op in enabled.values()]
+    served = resources.published(enabled)
+    listed_resources = resources.resource_listing(served)
+    listed_templates = resources.template_listing(served)
 
     @asynccontextmanager
     async def lifespan(_server: Server[ServerState]) -> AsyncIterator[ServerState]:
@@ -133,19 +213,51 @@ def build_server(settings: Settings, operations: Iterable[Operation] = OPERATION
 
     async def call_tool(
         ctx: ServerRequestContext[ServerState], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         op = enabled.get(params.name)
         if op is None:
             known = ", ".join(enabled)
             reason = "is disabled on this server" if params.name in OPERATIONS_BY_NAME else "does not exist"
             return _error_result(f"Tool {params.name!r} {reason}. Available tools: {known}.")
-        return await run_operation(ctx.lifespan_context.client, op, params.arguments)
+        client = ctx.lifespan_context.client
+        gate: Gate | None = None
+        if settings.confirm_destructive and op.confirm is not None:
+
+            async def gate(op: Operation, args: ToolArguments) -> types.InputRequiredResult | None:
+                return await confirm(ctx, params, client, op, args)
+
+        return await run_tool(client, op, params.arguments, gate=gate, progress=progress_reporter(ctx))
 
     def tool_input_schema(name: str) -> dict[str, Any] | None:
         op = enabled.get(name)
         return op.input_schema if op is not None else None
 
-    return Server(
+    async def list_resources(
+        _ctx: ServerRequestContext[ServerState], _params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=listed_resources)
+
+    async def list_resource_templates(
+        _ctx: ServerRequestContext[ServerState], _params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        return types.ListResourceTemplatesResult(resource_templates=listed_templates)
+
+    async def read_resource(
+        ctx: ServerRequestContext[ServerState], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        return await resources.read(
+            params.uri, served, enabled, ctx.lifespan_context.client, progress=progress_reporter(ctx)
+        )
+
+    async def complete(
+        ctx: ServerRequestContext[ServerState], params: types.CompleteRequestParams
+    ) -> types.CompleteResult:
+        if not resources.completes(params.ref, params.argument.name, served):
+            return types.CompleteResult(completion=types.Completion(values=[], total=0, has_more=False))
+        completion = await resources.complete_session_id(ctx.lifespan_context.client, params.argument.value)
+        return types.CompleteResult(completion=completion)
+
+    server = Server(
         SERVER_NAME,
         version=__version__,
         title="Mix sessions",
@@ -155,7 +267,24 @@ def build_server(settings: Settings, operations: Iterable[Operation] = OPERATION
         get_tool_input_schema=tool_input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_resources=list_resources if served else None,
+        on_list_resource_templates=list_resource_templates if served else None,
+        on_read_resource=read_resource if served else None,
+        on_completion=complete if listed_templates else None,
     )
+    if settings.confirm_destructive:
+        # Seals the state of a confirmation round and binds it to the tool and its arguments (2026-07-28).
+        server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=SERVER_NAME))
+    return server
 
 
-__all__ = ["INSTRUCTIONS", "SERVER_NAME", "ErrorHints", "ServerState", "build_server", "run_operation"]
+__all__ = [
+    "INSTRUCTIONS",
+    "SERVER_NAME",
+    "ErrorHints",
+    "ServerState",
+    "build_server",
+    "progress_reporter",
+    "run_operation",
+    "run_tool",
+]

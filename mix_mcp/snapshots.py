@@ -83,3 +83,12 @@ def render_settings_table() -> str:
         shown = "unset" if value in (None, {}) else f"`{value}`"
         rows.append(f"| `{setting.flag}` | `{setting.env}` | {shown} | {setting.help} |")
     return "\n".join(rows)
+
+
+def render_retry_table() -> str:
+    """The README's retry policy table (Markdown), from each operation's ``retry_safe``."""
+    rows = ["| Tool | Repeated after | Why |", "| --- | --- | --- |"]
+    for op in OPERATIONS:
+        why = "read-only" if op.read_only else ("idempotent" if op.idempotent else "each call creates a session")
+        rows.append(f"| `{op.name}` | {op.retry_policy} | {why} |")
+    return "\n".join(rows)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TextIO
 
 import jsonschema
@@ -18,13 +23,27 @@ from mcp.client.stdio import stdio_client
 
 READY_LINE = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 PROTOCOL_MODES = ["legacy", "auto"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The parent's environment without any MIX_* setting, so the host cannot leak into a test."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIX_")}
+    """The parent's environment without any MIX_* or OTEL_* setting, so the host cannot leak into a test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIX_", "OTEL_"))}
     env.update(extra)
     return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -m mix_mcp ARGS`` as a separate process, with a clean environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "mix_mcp", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env if env is not None else clean_env(),
+        timeout=timeout,
+        check=False,
+    )
 
 
 def free_port() -> int:
@@ -108,3 +127,76 @@ class SchemaChecker:
         assert isinstance(result.structured_content, dict)
         jsonschema.validate(result.structured_content, self.schemas[tool])
         return result.structured_content
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One scripted HTTP answer."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, value: Any, **headers: str) -> Answer:
+        return cls(status, json.dumps(value).encode(), {"Content-Type": "application/json", **headers})
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class ScriptedUpstream:
+    """A loopback HTTP server that answers from a script (the last answer repeats) and records each request.
+
+    It stands in for what the emulator cannot be: a Mix that fails on demand, a newer Mix, a web page,
+    another JSON service, or an OTLP collector.
+    """
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with upstream._lock:
+                    upstream.seen.append(Seen(self.command, self.path, dict(self.headers.items()), body))
+                    answer = upstream.answers.pop(0) if len(upstream.answers) > 1 else upstream.answers[0]
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> ScriptedUpstream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)

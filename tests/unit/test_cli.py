@@ -58,3 +58,17 @@ def test_call_on_the_emulator_prints_structured_json(capsys: pytest.CaptureFixtu
 def test_call_tool_error_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["call", "get_session", '{"session_id": "missing"}', "--emulator"]) == 1
     assert "HTTP 404" in capsys.readouterr().err
+
+
+def test_emulator_options_reach_the_emulator(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["emulator", "--port", "0", "--help"])
+    assert exited.value.code == 0
+    assert "--api-key" in capsys.readouterr().out
+
+
+def test_unknown_options_of_other_commands_are_still_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--no-such-flag"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from mix_mcp.client import encode_segment, parse_retry_after
+from mix_mcp.client import RETRYABLE_STATUS, encode_segment, parse_retry_after
 from mix_mcp.endpoints import CREATE_SESSION, DELETE_SESSION, GET_SESSION, LIST_SESSIONS, SESSIONS_PREFIX
 from mix_mcp.errors import ErrorHints, MixAPIError, MixResponseError, MixUnreachableError
 from mix_mcp.operations import OPERATIONS_BY_NAME
@@ -225,3 +225,39 @@ def test_retry_after_parses_seconds_and_dates() -> None:
     parsed = parse_retry_after(future)
     assert parsed is not None and 25 < parsed <= 30
     assert parse_retry_after(email.utils.formatdate(time.time() - 30, usegmt=True)) == 0.0
+
+
+@pytest.mark.parametrize("value", ["²", "-1", "inf", "nan", "1e3", "", "Mon, 99 Foo 2026"])
+def test_junk_retry_after_means_not_said(value: str) -> None:
+    assert parse_retry_after(value) is None
+
+
+def test_fractional_retry_after_is_accepted() -> None:
+    assert parse_retry_after(" 1.5 ") == 1.5
+
+
+def test_retryable_statuses_are_those_a_repeat_can_cure() -> None:
+    assert {408, 429, 500, 502, 503, 504, 599} <= RETRYABLE_STATUS
+    assert not {400, 401, 404, 409, 501, 505} & RETRYABLE_STATUS
+
+
+@pytest.mark.anyio
+async def test_errors_count_the_attempts_and_reads_never_claim_a_write() -> None:
+    _, handler = _counting([envelope(503, "busy", "internal_error")])
+    async with mix_client(handler, max_retries=2) as client:
+        with pytest.raises(MixAPIError) as caught:
+            await client.send(LIST_SESSIONS, idempotent=True, operation="list_sessions")
+    assert caught.value.attempts == 3 and not caught.value.maybe_applied
+    assert caught.value.describe(ErrorHints(maybe_applied="CHECK")).startswith("list_sessions failed after 3 attempts:")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("status", "applied"), [(500, True), (409, False), (429, False)])
+async def test_a_failed_create_says_whether_it_may_have_happened(status: int, applied: bool) -> None:
+    calls, handler = _counting([envelope(status, "no", "internal_error")])
+    async with mix_client(handler, max_retries=2) as client:
+        with pytest.raises(MixAPIError) as caught:
+            await client.send(CREATE_SESSION, body={"title": "t"}, idempotent=False)
+    assert len(calls) == 1
+    assert caught.value.maybe_applied is applied
+    assert ("CHECK" in caught.value.describe(ErrorHints(maybe_applied="CHECK"))) is applied

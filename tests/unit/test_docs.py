@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mix_mcp.snapshots import render_settings_table
+from mix_mcp.snapshots import render_retry_table, render_settings_table
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -35,6 +35,12 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 def test_readme_configuration_table_matches_the_settings() -> None:
     assert render_settings_table() in README
+
+
+def test_readme_retry_policy_table_matches_the_operation_table() -> None:
+    reliability = README.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    assert render_retry_table() in reliability
+    assert "| `create_session` | only a failed connection" in reliability
 
 
 @pytest.mark.parametrize("name", ["claude_desktop_config.json", "cursor_mcp.json", "vscode_mcp.json"])

@@ -9,8 +9,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from mix_mcp.arguments import ExportSessionArguments
 from mix_mcp.operations import OPERATIONS
 from mix_mcp.snapshots import check_snapshots, render_table
+from mix_mcp.transcripts import shape_transcript
 from tests.unit.fakes import NEWER_SESSION, SESSION, TRANSCRIPT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +89,13 @@ def test_annotations_follow_the_contract() -> None:
         ("get_session", SESSION),
         ("get_session", NEWER_SESSION),
         ("get_session", {**SESSION, "parentSessionId": None, "callbacks": [{"toolName": "*", "type": "x"}]}),
-        ("export_session", TRANSCRIPT),
+        ("export_session", shape_transcript(TRANSCRIPT, ExportSessionArguments(session_id="s")).structured),
+        (
+            "export_session",
+            shape_transcript(
+                TRANSCRIPT, ExportSessionArguments(session_id="s", format="markdown", max_chars=2000, limit=1)
+            ).structured,
+        ),
         ("list_sessions", {"sessions": [SESSION, NEWER_SESSION], "count": 2}),
         ("delete_session", {"deleted": True, "session_id": "s"}),
     ],

@@ -1,0 +1,236 @@
+"""``mix-mcp doctor``: is the configuration usable, and is there a Mix sessions API behind it?
+
+One GET /api/sessions, made with the same client, headers and limits as the server, tells apart
+the failures people actually meet: nothing listening, a host that does not resolve, a missing
+or rejected API key, a base URL with the wrong path, and a URL that answers but is not Mix (a web
+UI, a proxy page, another JSON service). Each gets one piece of advice. A healthy answer is also
+read for fields this version does not know, the sign of a newer Mix revision.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+import httpx2
+
+from mix_mcp._version import __version__
+from mix_mcp.client import SESSION_LIST, CallStats, MixClient
+from mix_mcp.config import DEFAULT_BASE_URL, Settings, describe_setting
+from mix_mcp.endpoints import LIST_SESSIONS
+from mix_mcp.errors import MixAPIError, MixMCPError, MixResponseError, MixTimeoutError, MixUnreachableError
+from mix_mcp.models import SessionData
+
+Status = Literal["ok", "warn", "fail", "info"]
+
+#: The names Mix uses for the session fields this version knows (camelCase, as on the wire).
+KNOWN_SESSION_FIELDS: Final = frozenset(info.alias or name for name, info in SessionData.model_fields.items())
+_BASE_URL: Final = describe_setting("base_url")
+_API_KEY: Final = describe_setting("api_key")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report: what was checked, how it went, and what to do when it went wrong."""
+
+    name: str
+    status: Status
+    detail: str
+    advice: str | None = None
+
+
+@dataclass
+class Report:
+    base_url: str
+    checks: list[Check] = field(default_factory=list)
+    latency_ms: float | None = None
+    session_count: int | None = None
+    extra_fields: list[str] = field(default_factory=list)
+    version: str = __version__
+
+    @property
+    def ok(self) -> bool:
+        return all(check.status != "fail" for check in self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, **asdict(self)}
+
+
+async def diagnose(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> Report:
+    """Run every check against the Mix that ``settings`` points at (one attempt, no retries)."""
+    report = Report(base_url=settings.display_base_url)
+    report.checks.append(_configuration(settings))
+    probe = settings.with_overrides(max_retries=0)
+    stats = CallStats()
+    started = time.perf_counter()
+    try:
+        async with MixClient(probe, transport=transport) as client:
+            data = await client.send(LIST_SESSIONS, idempotent=True, expect=SESSION_LIST, stats=stats)
+    except MixMCPError as error:
+        if isinstance(error, MixAPIError | MixResponseError):
+            report.latency_ms = _elapsed_ms(started)
+            report.checks.append(_answered(settings, error.status, report.latency_ms))
+        report.checks.append(_failure(error, settings))
+        return report
+    report.latency_ms = _elapsed_ms(started)
+    sessions: list[dict[str, Any]] = data
+    report.session_count = len(sessions)
+    report.checks.append(_answered(settings, stats.status or 200, report.latency_ms))
+    if sessions:
+        detail = f"a JSON array of {len(sessions)} session(s) in the shape of Mix's SessionData"
+    else:
+        detail = "an empty JSON array (no sessions yet, so no fields could be compared)"
+    report.checks.append(Check("sessions API", "ok", detail))
+    report.extra_fields = sorted({key for item in sessions for key in item} - KNOWN_SESSION_FIELDS)
+    report.checks.append(_revision(report.extra_fields, bool(sessions)))
+    return report
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _sessions_url(settings: Settings) -> str:
+    return settings.display_base_url.rstrip("/") + LIST_SESSIONS.path
+
+
+def _answered(settings: Settings, status: int, latency_ms: float) -> Check:
+    return Check("reach Mix", "ok", f"GET {_sessions_url(settings)} answered HTTP {status} in {latency_ms:g} ms")
+
+
+def _configuration(settings: Settings) -> Check:
+    parts = [f"base URL {settings.display_base_url}"]
+    parts.append("API key set" if settings.api_key else "no API key")
+    if settings.extra_headers:
+        parts.append("extra headers " + ", ".join(sorted(settings.extra_headers)))
+    parts.append(
+        f"timeouts connect {settings.connect_timeout:g}s, read {settings.read_timeout:g}s, "
+        f"call {settings.call_timeout:g}s; up to {settings.max_retries} retries"
+    )
+    detail = "; ".join(parts)
+    host = urlsplit(settings.base_url)
+    if settings.api_key and host.scheme == "http" and not _is_loopback(host.hostname or ""):
+        return Check(
+            "configuration",
+            "warn",
+            detail,
+            f"The API key would travel unencrypted to {host.hostname}: use an https:// base URL ({_BASE_URL}).",
+        )
+    return Check("configuration", "ok", detail)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _failure(error: MixMCPError, settings: Settings) -> Check:
+    base = settings.display_base_url
+    if isinstance(error, MixUnreachableError):
+        if "resolved" in error.reason:
+            advice = f"Check the host name in {_BASE_URL} (now {base}); it does not resolve."
+        else:
+            advice = (
+                f"Start Mix at {base}, or set {_BASE_URL} to where Mix runs (default {DEFAULT_BASE_URL}). "
+                "`mix-mcp doctor --emulator` checks mix-mcp itself against the built-in emulator."
+            )
+        return Check("reach Mix", "fail", f"unreachable: {error.url} ({error.reason})", advice)
+    if isinstance(error, MixTimeoutError):
+        return Check(
+            "reach Mix",
+            "fail",
+            f"no answer from {error.url} ({error.phase} took over {error.seconds:g}s)",
+            f"Check that {_BASE_URL} names the right host and port and that Mix is healthy; if it is just slow, "
+            "raise MIX_CONNECT_TIMEOUT / MIX_READ_TIMEOUT.",
+        )
+    if isinstance(error, MixAPIError):
+        return _status_failure(error, settings)
+    if isinstance(error, MixResponseError):
+        return _shape_failure(error, settings)
+    return Check("reach Mix", "fail", str(error), "Run `mix-mcp doctor --json` and report the output.")
+
+
+def _status_failure(error: MixAPIError, settings: Settings) -> Check:
+    detail = f"HTTP {error.status} from GET {_sessions_url(settings)}: {error.message}"
+    if error.status in (401, 403):
+        if settings.api_key:
+            advice = f"Mix rejected the API key: set {_API_KEY} to a valid, current key for this Mix server."
+        else:
+            advice = f"This Mix requires an API key: set {_API_KEY} to a key for this Mix server."
+        return Check("authentication", "fail", detail, advice)
+    if error.status == 404:
+        path = urlsplit(settings.base_url).path.rstrip("/")
+        advice = (
+            f"{_BASE_URL} must be the root Mix serves its API under (e.g. {DEFAULT_BASE_URL}); "
+            "mix-mcp adds /api/sessions itself."
+        )
+        if path:
+            advice += f" Try it without the path {path!r}."
+        if not error.envelope_ok:
+            advice += " The answer is not in Mix's error format either: is this a Mix server at all?"
+        return Check("URL path", "fail", detail, advice)
+    if 300 <= error.status < 400:
+        return Check(
+            "URL path",
+            "fail",
+            f"HTTP {error.status} redirect from GET {_sessions_url(settings)}",
+            f"Set {_BASE_URL} to the address the redirect leads to (often https:// instead of http://).",
+        )
+    if error.status >= 500:
+        return Check(
+            "reach Mix", "fail", detail, "Mix failed internally: check the Mix server's logs, then run doctor again."
+        )
+    return Check(
+        "sessions API",
+        "fail",
+        detail,
+        f"Something answers at {settings.display_base_url} but not as Mix's sessions API does: check {_BASE_URL}.",
+    )
+
+
+def _shape_failure(error: MixResponseError, settings: Settings) -> Check:
+    looks_html = "html" in error.content_type.lower() or error.snippet.lstrip().startswith("<")
+    advice = (
+        f"This does not look like a Mix server: point {_BASE_URL} at Mix's REST API (by default port 8088), "
+        "not at a web page, a proxy or another service."
+    )
+    if looks_html:
+        detail = f"GET {_sessions_url(settings)} answered an HTML page (HTTP {error.status}), not Mix's JSON"
+        return Check("sessions API", "fail", detail, advice)
+    detail = f"GET {_sessions_url(settings)} answered HTTP {error.status}, but the body {error.reason}"
+    if error.problems:
+        detail += ": " + "; ".join(error.problems[:3])
+    return Check("sessions API", "fail", detail, advice)
+
+
+def _revision(extra: list[str], had_sessions: bool) -> Check:
+    if not had_sessions:
+        return Check("Mix revision", "info", "no sessions to read fields from")
+    if not extra:
+        return Check("Mix revision", "info", "no session fields beyond the ones this mix-mcp knows")
+    return Check(
+        "Mix revision",
+        "info",
+        "a newer Mix revision: sessions carry fields this mix-mcp does not model: " + ", ".join(extra),
+        "Nothing to fix: mix-mcp passes these fields to agents untouched.",
+    )
+
+
+_MARKS: Final[dict[str, str]] = {"ok": "[ok]  ", "warn": "[warn]", "fail": "[FAIL]", "info": "[info]"}
+
+
+def render_text(report: Report) -> str:
+    lines = [f"mix-mcp {report.version} doctor: Mix at {report.base_url}"]
+    for check in report.checks:
+        lines.append(f"{_MARKS[check.status]} {check.name}: {check.detail}")
+        if check.advice:
+            lines.append(f"       -> {check.advice}")
+    lines.append("All checks passed." if report.ok else "Some checks failed; follow the advice above.")
+    return "\n".join(lines)

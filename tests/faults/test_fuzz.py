@@ -1,0 +1,236 @@
+"""Hostile input: property-based fuzzing of every tool from its own input schema, plus hand-written nasties.
+
+The real tool path runs in process (the SDK's ``Client`` -> ``build_server`` -> ``MixClient`` over
+loopback) against a fresh emulator behind the fault upstream in recording-proxy mode, so that every
+request that left mix-mcp is checked as it came over the wire. For every call:
+
+* no crash: a ``CallToolResult``, never a traceback or mix-mcp's internal-error message;
+* input the tool's own schema rejects produces no request at all;
+* a request stays inside ``/api/sessions``: the endpoint's method and path template, with the session
+  id as exactly one segment that decodes back to the id given, and a body equal to the arguments' mapping;
+* a success matches the tool's output schema.
+
+Hypothesis runs derandomized (a fixed seed) with a bounded number of examples, so CI is stable and
+the whole module stays around half a minute.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import anyio
+import anyio.from_thread
+import jsonschema
+import mcp_types as types
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+from mcp import Client
+
+from mix_mcp.client import MixClient
+from mix_mcp.config import Settings
+from mix_mcp.emulator import SEED_SESSION_IDS, BackgroundEmulator
+from mix_mcp.endpoints import SESSIONS_PREFIX
+from mix_mcp.operations import OPERATIONS, Operation
+from mix_mcp.server import build_server, run_operation
+from tests.faults.upstream import FaultUpstream, Forward, Recorded
+from tests.support import text_of
+
+#: Examples per tool; three strategies share them (schema-valid, one argument mutated, arbitrary objects).
+EXAMPLES_PER_TOOL = 450
+
+HOSTILE = [
+    "a/b", "../etc/passwd", "..", ".", "...", "%2F", "%2e%2e", "%2e%2e%2f", "a%2Fb", "a?b=c", "a#frag", "?", "#",
+    "%", "%00", "nul\x00byte", "tab\tx", "new\nline", "cr\rlf", "\x1b[31m", "\x7f", "\x85next", "ünïcødé",
+    "日本語のセッション", "🙂🙃", "\u202egnp.exe", "\ufeffbom", "\u2028sep", " lead", "trail ", "/api/other",
+    "//evil.example/x", "http://evil.example/", "\\..\\windows", "sess id", "+", "&x=1", "=", ";", "'", '"',
+    "<script>alert(1)</script>", "{id}", "$(rm -rf /)", "a" * 256, "a" * 257, "x" * 1_000_000, "é" * 1_000_000,
+]  # fmt: skip
+
+VALID_BASE: dict[str, dict[str, Any]] = {
+    "list_sessions": {},
+    "create_session": {"title": "t"},
+    "get_session": {"session_id": "s"},
+    "delete_session": {"session_id": "s"},
+    "update_session_callbacks": {"session_id": "s", "callbacks": []},
+    "export_session": {"session_id": "s"},
+    "fork_session": {"session_id": "s", "message_index": 0},
+    "rewind_session": {"session_id": "s", "message_id": "m"},
+}
+
+
+@dataclass
+class Rig:
+    """A live tool path: in-process MCP client in a portal thread, recording proxy, emulator."""
+
+    upstream: FaultUpstream
+    portal: anyio.from_thread.BlockingPortal
+    client: Client
+
+    def call(self, tool: str, arguments: dict[str, Any]) -> Any:
+        return self.portal.call(self.client.call_tool, tool, arguments)
+
+
+TALLY: Counter[str] = Counter()
+#: What a crash would put into a result: a traceback, or run_operation's internal-error message.
+CRASH_MARKERS = ("Traceback", "with an internal error in mix-mcp")
+
+
+@pytest.fixture(scope="module")
+def rig() -> Iterator[Rig]:
+    with (
+        BackgroundEmulator() as emulator,
+        FaultUpstream(fallback=Forward(emulator.url)) as upstream,
+        anyio.from_thread.start_blocking_portal() as portal,
+    ):
+        server = build_server(Settings(base_url=upstream.url, max_retries=0, read_timeout=10.0, call_timeout=30.0))
+        with portal.wrap_async_context_manager(Client(server)) as client:
+            yield Rig(upstream, portal, client)
+    print(f"\nfuzz tally: {dict(TALLY)}")
+
+
+def _assert_in_bounds(op: Operation, arguments: dict[str, Any], request: Recorded) -> None:
+    assert request.method == op.endpoint.method
+    path, _, query = request.target.partition("?")
+    template = op.endpoint.path.split("/")
+    segments = path.split("/")
+    assert len(segments) == len(template), request.target
+    for expected, actual in zip(template, segments, strict=True):
+        if expected == "{id}":
+            assert actual not in ("", ".", ".."), request.target
+            assert unquote(actual, errors="strict") == arguments["session_id"]
+        else:
+            assert actual == expected, request.target
+    assert query in ("", "includeSubagents=true", "includeSubagents=false"), request.target
+    if op.endpoint.method in ("POST", "PATCH"):
+        _, _, body = op.request_parts(op.arguments.model_validate(arguments))
+        assert request.json() == body
+
+
+def audit(rig: Rig, op: Operation, arguments: dict[str, Any]) -> None:
+    """One call through the whole tool path, and every promise about it."""
+    start = rig.upstream.count()
+    result = rig.call(op.name, arguments)
+    sent = rig.upstream.since(start)
+    assert isinstance(result, types.CallToolResult)
+    text = text_of(result)
+    # Error texts may quote the input (hypothesis also draws string literals from the code under test),
+    # so a crash marker counts only when the arguments did not carry it in.
+    echoed = json.dumps(arguments, ensure_ascii=False)
+    for marker in CRASH_MARKERS:
+        assert marker not in text or marker in echoed, text
+    TALLY["calls"] += 1
+    if not jsonschema.Draft202012Validator(op.input_schema).is_valid(arguments):
+        TALLY["schema-invalid"] += 1
+        assert sent == [], f"schema-invalid arguments reached Mix: {arguments!r}"
+        assert result.is_error and "nothing was sent to Mix" in text
+        return
+    assert len(sent) <= 1
+    TALLY["requests"] += len(sent)
+    for request in sent:
+        _assert_in_bounds(op, arguments, request)
+    if not result.is_error:
+        TALLY["successes"] += 1
+        jsonschema.validate(result.structured_content, op.output_schema)
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from([h for h in HOSTILE if len(h) < 1000])
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def arguments_for(op: Operation) -> st.SearchStrategy[dict[str, Any]]:
+    properties = sorted(op.input_schema.get("properties", {}))
+    valid = from_schema(op.input_schema)
+    if "session_id" in properties:
+        # Real ids now and then, so that deletes, forks and rewinds also succeed, not only 404.
+        valid = st.tuples(valid, st.none() | st.sampled_from(SEED_SESSION_IDS)).map(
+            lambda pair: {**pair[0], "session_id": pair[1]} if pair[1] else pair[0]
+        )
+    names = st.sampled_from([*properties, "sessionId", "extra", "__proto__"]) | st.text(max_size=10)
+    mutated = st.tuples(valid, names, JSON_VALUES).map(lambda t: {**t[0], t[1]: t[2]})
+    arbitrary = st.dictionaries(names, JSON_VALUES, max_size=4)
+    return st.one_of(valid, mutated, arbitrary)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)
+def test_fuzz_arguments_from_the_tool_schema(rig: Rig, op: Operation) -> None:
+    before = TALLY["calls"]
+
+    @settings(
+        max_examples=EXAMPLES_PER_TOOL,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(arguments=arguments_for(op))
+    def run(arguments: dict[str, Any]) -> None:
+        audit(rig, op, arguments)
+
+    run()
+    assert TALLY["calls"] - before >= EXAMPLES_PER_TOOL // 2
+
+
+def _hostile_variants(op: Operation, value: str) -> Iterator[dict[str, Any]]:
+    base = VALID_BASE[op.name]
+    for name in ("session_id", "message_id", "title", "custom_system_prompt"):
+        if name in op.input_schema.get("properties", {}):
+            extra = {"prompt_mode": "replace"} if name == "custom_system_prompt" else {}
+            yield {**base, **extra, name: value}
+    if "callbacks" in op.input_schema.get("properties", {}):
+        callback = {"tool_name": value, "type": "send_message", "message_content": value, "name": value}
+        yield {**base, "callbacks": [callback]}
+    if op.name == "list_sessions":
+        yield {"include_subagents": value}
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)
+def test_hand_written_hostile_strings(rig: Rig, op: Operation) -> None:
+    made = 0
+    for value in HOSTILE:
+        for arguments in _hostile_variants(op, value):
+            audit(rig, op, arguments)
+            made += 1
+    assert made >= len(HOSTILE)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.name != "list_sessions"], ids=lambda op: op.name)
+async def test_lone_surrogates_are_refused_before_any_request(rig: Rig, op: Operation) -> None:
+    """JSON can carry a lone surrogate (``"\\ud800"``) that no UTF-8 encoder accepts; it must not crash anything."""
+    start = rig.upstream.count()
+    async with MixClient(Settings(base_url=rig.upstream.url)) as client:
+        for arguments in _hostile_variants(op, "a\ud800b"):
+            result = await run_operation(client, op, arguments)
+            assert result.is_error
+            assert "nothing was sent to Mix" in text_of(result)
+    assert rig.upstream.count() == start
+
+
+def test_no_request_ever_left_the_sessions_paths(rig: Rig) -> None:
+    """Over everything this module sent: only the sessions paths, never a dot segment or an extra segment."""
+    requests = rig.upstream.since(0)
+    for request in requests:
+        path = request.path
+        assert path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"), request.target
+        segments = path.split("/")
+        assert 3 <= len(segments) <= 5 and "." not in segments and ".." not in segments, request.target
+    print(f"\nrecorded requests: {len(requests)}; {dict(Counter(r.method for r in requests))}")
+    assert json.dumps(dict(TALLY))
