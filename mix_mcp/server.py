@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
@@ -40,11 +41,40 @@ INSTRUCTIONS: Final = (
 )
 
 
+class InFlight:
+    """The tool calls running now: a stopping network server waits for them, then stops the stragglers.
+
+    Each call runs in its own cancel scope, so that ``cancel_all`` ends it with a clear result for
+    the agent rather than a broken connection. Only touched from the event loop's thread.
+    """
+
+    def __init__(self) -> None:
+        self._scopes: set[anyio.CancelScope] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self._scopes)
+
+    @contextmanager
+    def track(self) -> Iterator[anyio.CancelScope]:
+        with anyio.CancelScope() as scope:
+            self._scopes.add(scope)
+            try:
+                yield scope
+            finally:
+                self._scopes.discard(scope)
+
+    def cancel_all(self) -> None:
+        for scope in list(self._scopes):
+            scope.cancel()
+
+
 @dataclass
 class ServerState:
-    """What a running server holds for the lifetime of a connection's lifespan."""
+    """What the tool handlers use: the Mix client, and the count of calls in flight."""
 
     client: MixClient
+    in_flight: InFlight = field(default_factory=InFlight)
 
 
 def tool_definition(op: Operation) -> types.Tool:
@@ -66,6 +96,17 @@ def tool_definition(op: Operation) -> types.Tool:
 
 def _error_result(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+def _stopped_result(op: Operation) -> types.CallToolResult:
+    """A call cut short because the server is shutting down and its grace period ran out."""
+    if op.read_only:
+        advice = "Call it again; another mix-mcp server, or this one once restarted, will answer."
+    else:
+        advice = (
+            "Mix may or may not have carried it out: check with get_session or list_sessions before calling it again."
+        )
+    return _error_result(f"{op.name} was stopped because this mix-mcp server is shutting down. {advice}")
 
 
 def _success_result(structured: dict[str, Any]) -> types.CallToolResult:
@@ -116,13 +157,27 @@ async def run_operation(client: MixClient, op: Operation, arguments: dict[str, A
         )
 
 
-def build_server(settings: Settings, operations: Iterable[Operation] = OPERATIONS) -> Server[ServerState]:
-    """The MCP server for ``settings``; the Mix client is opened in its lifespan and closed after."""
+def build_server(
+    settings: Settings,
+    operations: Iterable[Operation] = OPERATIONS,
+    *,
+    shared_state: Callable[[], ServerState] | None = None,
+) -> Server[ServerState]:
+    """The MCP server for ``settings``.
+
+    Alone (stdio, in-process calls) it opens its Mix client in its lifespan and closes it after.
+    A network transport runs that lifespan once per connection (SSE) or per session manager, so
+    it passes ``shared_state`` instead: every lifespan then borrows the process's one pooled
+    client, which the transport opens at start and closes at shutdown.
+    """
     enabled = {op.name: op for op in operations}
     tools = [tool_definition(op) for op in enabled.values()]
 
     @asynccontextmanager
     async def lifespan(_server: Server[ServerState]) -> AsyncIterator[ServerState]:
+        if shared_state is not None:
+            yield shared_state()
+            return
         async with MixClient(settings) as client:
             yield ServerState(client)
 
@@ -139,7 +194,10 @@ def build_server(settings: Settings, operations: Iterable[Operation] = OPERATION
             known = ", ".join(enabled)
             reason = "is disabled on this server" if params.name in OPERATIONS_BY_NAME else "does not exist"
             return _error_result(f"Tool {params.name!r} {reason}. Available tools: {known}.")
-        return await run_operation(ctx.lifespan_context.client, op, params.arguments)
+        state = ctx.lifespan_context
+        with state.in_flight.track():
+            return await run_operation(state.client, op, params.arguments)
+        return _stopped_result(op)
 
     def tool_input_schema(name: str) -> dict[str, Any] | None:
         op = enabled.get(name)
@@ -158,4 +216,4 @@ def build_server(settings: Settings, operations: Iterable[Operation] = OPERATION
     )
 
 
-__all__ = ["INSTRUCTIONS", "SERVER_NAME", "ErrorHints", "ServerState", "build_server", "run_operation"]
+__all__ = ["INSTRUCTIONS", "SERVER_NAME", "ErrorHints", "InFlight", "ServerState", "build_server", "run_operation"]
