@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from mix_mcp._version import __version__
 from mix_mcp.config import (
     DEFAULT_BASE_URL,
+    SETTING_GROUPS,
     SETTINGS,
+    TRANSPORTS,
     ConfigError,
     Settings,
     load_settings,
     parse_header_flag,
-    parse_names,
+    split_list,
 )
 from mix_mcp.registration import CLIENTS, DEFAULT_NAME
 
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 
     from mix_mcp.server import ServerState
 
-_SWITCHES = frozenset({"use_emulator", "read_only", "confirm_destructive"})
 _NAME_LISTS = frozenset({"tools", "exclude_tools"})
 _TYPES: dict[str, Any] = {
     "connect_timeout": float,
@@ -40,7 +41,11 @@ _TYPES: dict[str, Any] = {
     "retry_deadline": float,
     "max_retries": int,
     "max_response_bytes": int,
+    "port": int,
+    "max_request_bytes": int,
+    "shutdown_grace": float,
 }
+_CHOICES: dict[str, tuple[str, ...]] = {"transport": TRANSPORTS}
 
 SERVE_EXAMPLES = """examples:
   mix-mcp serve --emulator                       # try it: stdio server on the built-in Mix emulator
@@ -48,6 +53,9 @@ SERVE_EXAMPLES = """examples:
   MIX_BASE_URL=https://mix.example.com MIX_API_KEY=... mix-mcp serve
   mix-mcp serve --read-only                      # only list_sessions, get_session, export_session
   mix-mcp serve --exclude-tools delete_session --confirm-destructive
+  mix-mcp serve --transport http --emulator      # Streamable HTTP at http://127.0.0.1:8000/mcp
+  mix-mcp serve --transport sse --port 9000      # SSE at http://127.0.0.1:9000/sse
+  MIX_MCP_AUTH_TOKEN=... mix-mcp serve --transport http --stateless --host 0.0.0.0
 """
 CALL_EXAMPLES = """examples:
   mix-mcp call list_sessions --emulator
@@ -73,22 +81,32 @@ CONFIG_EXAMPLES = """examples:
 """
 
 
-def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("Settings (each flag overrides its environment variable)")
-    for setting in SETTINGS:
-        default = getattr(Settings(), setting.name)
-        shown = "unset" if default in (None, {}) else default
-        help_text = f"{setting.help} [env {setting.env}; default {shown}]"
-        if setting.name in _SWITCHES:
-            group.add_argument(setting.flag, dest=setting.name, action="store_true", default=None, help=help_text)
-        elif setting.name in _NAME_LISTS:
-            group.add_argument(setting.flag, dest=setting.name, action="append", metavar="NAMES", help=help_text)
-        elif setting.name == "extra_headers":
-            group.add_argument(
-                setting.flag, dest=setting.name, action="append", metavar="'NAME: VALUE'", help=help_text
-            )
-        else:
-            group.add_argument(setting.flag, dest=setting.name, type=_TYPES.get(setting.name, str), help=help_text)
+def _add_settings_flags(parser: argparse.ArgumentParser, groups: Sequence[str] = ("mix",)) -> None:
+    defaults = Settings()
+    for group_name in groups:
+        group = parser.add_argument_group(
+            f"{SETTING_GROUPS[group_name]} (each flag overrides its environment variable)"
+        )
+        for setting in (s for s in SETTINGS if s.group == group_name):
+            default = getattr(defaults, setting.name)
+            shown = "unset" if default in (None, {}, ()) else default
+            help_text = f"{setting.help} [env {setting.env}; default {shown}]"
+            if isinstance(default, bool):
+                group.add_argument(setting.flag, dest=setting.name, action="store_true", default=None, help=help_text)
+            elif setting.name == "extra_headers":
+                group.add_argument(
+                    setting.flag, dest=setting.name, action="append", metavar="'NAME: VALUE'", help=help_text
+                )
+            elif isinstance(default, tuple) or setting.name in _NAME_LISTS:
+                group.add_argument(setting.flag, dest=setting.name, action="append", metavar="A,B", help=help_text)
+            else:
+                group.add_argument(
+                    setting.flag,
+                    dest=setting.name,
+                    type=_TYPES.get(setting.name, str),
+                    choices=_CHOICES.get(setting.name),
+                    help=help_text,
+                )
 
 
 def _settings_from(ns: argparse.Namespace) -> Settings:
@@ -96,10 +114,10 @@ def _settings_from(ns: argparse.Namespace) -> Settings:
     headers = overrides.get("extra_headers")
     if headers:
         overrides["extra_headers"] = dict(parse_header_flag(h) for h in headers)
-    for name in _NAME_LISTS:
+    for name in (*_NAME_LISTS, "allowed_hosts", "allowed_origins"):
         given = overrides.get(name)
         if given is not None:
-            overrides[name] = parse_names(",".join(given))
+            overrides[name] = tuple(item for text in given for item in split_list(text))
     level = overrides.get("log_level")
     if isinstance(level, str):
         overrides["log_level"] = level.upper()
@@ -135,12 +153,18 @@ def _build(settings: Settings) -> Server[ServerState]:
 
 
 def cmd_serve(ns: argparse.Namespace) -> int:
-    import anyio
-
     from mix_mcp.telemetry import tracing_from_env
 
     settings = _settings_from(ns)
     _configure_logging(settings)
+    if settings.transport != "stdio":
+        from mix_mcp.transports import serve_network
+
+        with tracing_from_env():
+            return serve_network(settings)
+
+    import anyio
+
     with _mix_target(settings) as effective, tracing_from_env():
         server = _build(effective)
         where = "the built-in Mix emulator at " if settings.use_emulator else "Mix at "
@@ -282,13 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="run the MCP server (stdio)",
-        description="Run the MCP server over stdio, the way MCP assistants launch it.",
+        help="run the MCP server (stdio, Streamable HTTP or SSE)",
+        description=(
+            "Run the MCP server: over stdio, the way MCP assistants launch it, or as a network endpoint "
+            "(--transport http for Streamable HTTP, --transport sse for the older HTTP+SSE transport)."
+        ),
         epilog=SERVE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--transport", choices=["stdio"], default="stdio", help="MCP transport (default stdio)")
-    _add_settings_flags(serve)
+    _add_settings_flags(serve, ("serve", "mix"))
     serve.set_defaults(handler=cmd_serve)
 
     call = commands.add_parser(

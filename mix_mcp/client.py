@@ -40,6 +40,7 @@ from mix_mcp.endpoints import (
     EXPORT_SESSION,
     FORK_SESSION,
     GET_SESSION,
+    HEALTH_CHECK,
     LIST_SESSIONS,
     REWIND_SESSION,
     UPDATE_SESSION_CALLBACKS,
@@ -109,6 +110,16 @@ class Reply:
     retry_after: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class HealthProbe:
+    """What one readiness probe of Mix found. ``problem`` is short and names no URL or credential."""
+
+    ready: bool
+    latency_ms: float
+    status: int | None = None
+    problem: str | None = None
+
+
 @dataclass(slots=True)
 class CallStats:
     """What one call cost; filled in as it goes so that logs can report it even on failure."""
@@ -153,6 +164,26 @@ class MixClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def probe_health(self, within: float) -> HealthProbe:
+        """One ``GET /health`` without retries: is Mix answering, and how fast? Never raises.
+
+        Only the status line is awaited; the body is not read, so a probe costs Mix next to nothing.
+        """
+        started = time.monotonic()
+        status: int | None = None
+        problem: str | None = None
+        try:
+            async with self._http.stream("GET", self._base + HEALTH_CHECK.path, timeout=within) as response:
+                status = response.status_code
+        except httpx2.TimeoutException:
+            problem = f"no answer within {within:g} s"
+        except httpx2.TransportError as failure:
+            problem = _describe_transport_error(failure)
+        latency_ms = round((time.monotonic() - started) * 1000, 1)
+        if status is not None and not 200 <= status < 300:
+            problem = f"HTTP {status} from its health check"
+        return HealthProbe(problem is None, latency_ms, status, problem)
 
     def path_for(self, endpoint: Endpoint, session_id: str | None = None) -> str:
         if endpoint.takes_id:

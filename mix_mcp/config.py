@@ -1,7 +1,8 @@
 """Settings from flags and environment, validated once at start.
 
 Every limit and timeout is a named setting with a sane default, so that a bad value fails at
-start with a message naming the flag and variable, never later inside a tool call.
+start with a message naming the flag and variable, never later inside a tool call. One table
+(``SETTINGS``) drives the command-line flags, the environment variables and the README's tables.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ LOG_FORMATS: Final = ("text", "json")
 _HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _TOOL_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+TRANSPORTS: Final = ("stdio", "sse", "http")
+#: Where each network transport listens unless ``--path`` says otherwise.
+DEFAULT_PATHS: Final = {"http": "/mcp", "sse": "/sse"}
+#: Operations endpoints, always at these paths and outside the token check.
+HEALTH_PATH: Final = "/healthz"
+READY_PATH: Final = "/readyz"
+_MIN_TOKEN_LENGTH: Final = 16
 
 
 class ConfigError(ValueError):
@@ -34,13 +42,15 @@ class Setting:
     flag: str
     env: str
     help: str
+    #: "mix": how to reach Mix (``serve`` and ``call``); "serve": how to serve MCP (``serve`` only).
+    group: str = "mix"
     #: Never printed, logged or written anywhere but where the user typed it; shown as a placeholder.
     secret: bool = False
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the server needs to reach Mix. Immutable once validated."""
+    """Everything the server needs to reach Mix and to serve MCP. Immutable once validated."""
 
     base_url: str = DEFAULT_BASE_URL
     api_key: str | None = field(default=None, repr=False)
@@ -58,10 +68,22 @@ class Settings:
     tools: tuple[str, ...] | None = None
     exclude_tools: tuple[str, ...] | None = None
     confirm_destructive: bool = False
+    transport: str = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    path: str | None = None
+    stateless: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    auth_token: str | None = field(default=None, repr=False)
+    auth_token_file: str | None = None
+    allow_unauthenticated: bool = False
+    max_request_bytes: int = 1024 * 1024
+    shutdown_grace: float = 30.0
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
-        for name in ("connect_timeout", "read_timeout", "call_timeout", "retry_deadline"):
+        for name in ("connect_timeout", "read_timeout", "call_timeout", "retry_deadline", "shutdown_grace"):
             value = getattr(self, name)
             if not value > 0 or value > 3600:
                 raise ConfigError(f"{describe_setting(name)} must be between 0 and 3600 seconds, got {value}")
@@ -84,6 +106,39 @@ class Settings:
                     f"{describe_setting(name)} takes tool names separated by commas, e.g. list_sessions,get_session; "
                     f"got {','.join(names)!r}"
                 )
+        self._check_serving()
+
+    def _check_serving(self) -> None:
+        if self.transport not in TRANSPORTS:
+            raise ConfigError(f"{describe_setting('transport')} must be one of {', '.join(TRANSPORTS)}")
+        if not self.host or any(c.isspace() or c in "/[]" for c in self.host):
+            raise ConfigError(f"{describe_setting('host')} must be a host name or IP address, got {self.host!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"{describe_setting('port')} must be between 0 and 65535, got {self.port}")
+        if self.path is not None:
+            _check_path(self.path)
+        for host in self.allowed_hosts:
+            if not host or any(c.isspace() or c in "/@" for c in host):
+                raise ConfigError(f"{describe_setting('allowed_hosts')}: {host!r} is not a host or host:port")
+        for origin in self.allowed_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+                raise ConfigError(
+                    f"{describe_setting('allowed_origins')}: {origin!r} is not an origin such as https://app.example.com"
+                )
+        if self.auth_token is not None:
+            check_token(self.auth_token, describe_setting("auth_token"))
+        if self.auth_token is not None and self.auth_token_file is not None:
+            raise ConfigError(
+                f"give the MCP token once: {describe_setting('auth_token')} or {describe_setting('auth_token_file')}"
+            )
+        if not 1024 <= self.max_request_bytes <= 1024**3:
+            raise ConfigError(f"{describe_setting('max_request_bytes')} must be between 1024 bytes and 1 GiB")
+
+    @property
+    def endpoint_path(self) -> str:
+        """Where MCP clients connect on a network transport (the SSE stream for ``sse``)."""
+        return self.path or DEFAULT_PATHS.get(self.transport, DEFAULT_PATHS["http"])
 
     @property
     def display_base_url(self) -> str:
@@ -158,7 +213,81 @@ SETTINGS: Final = (
         "MIX_MCP_CONFIRM_DESTRUCTIVE",
         "Ask the user (MCP elicitation) before delete_session and rewind_session; refuse if the client cannot ask.",
     ),
+    Setting(
+        "transport",
+        "--transport",
+        "MIX_MCP_TRANSPORT",
+        "MCP transport: 'stdio', 'http' (Streamable HTTP) or 'sse' (the older HTTP+SSE).",
+        "serve",
+    ),
+    Setting("host", "--host", "MIX_MCP_HOST", "Interface to listen on (http, sse).", "serve"),
+    Setting("port", "--port", "MIX_MCP_PORT", "TCP port to listen on; 0 picks a free one (http, sse).", "serve"),
+    Setting(
+        "path",
+        "--path",
+        "MIX_MCP_PATH",
+        "Endpoint path: default '/mcp' for http, '/sse' for sse (whose messages go to 'messages/' beside it).",
+        "serve",
+    ),
+    Setting(
+        "stateless",
+        "--stateless",
+        "MIX_MCP_STATELESS",
+        "Streamable HTTP without sessions: any replica can answer any request (no sticky sessions needed).",
+        "serve",
+    ),
+    Setting(
+        "allowed_hosts",
+        "--allowed-hosts",
+        "MIX_MCP_ALLOWED_HOSTS",
+        "Host headers accepted besides loopback names, comma-separated ('name' or 'name:port').",
+        "serve",
+    ),
+    Setting(
+        "allowed_origins",
+        "--allowed-origins",
+        "MIX_MCP_ALLOWED_ORIGINS",
+        "Browser Origins accepted besides loopback ones, comma-separated (e.g. 'https://app.example.com').",
+        "serve",
+    ),
+    Setting(
+        "auth_token",
+        "--auth-token",
+        "MIX_MCP_AUTH_TOKEN",
+        f"Bearer token MCP clients must send (at least {_MIN_TOKEN_LENGTH} characters). Never logged.",
+        "serve",
+        secret=True,
+    ),
+    Setting(
+        "auth_token_file",
+        "--auth-token-file",
+        "MIX_MCP_AUTH_TOKEN_FILE",
+        "File holding that token (its first line), instead of --auth-token.",
+        "serve",
+    ),
+    Setting(
+        "allow_unauthenticated",
+        "--allow-unauthenticated",
+        "MIX_MCP_ALLOW_UNAUTHENTICATED",
+        "Listen on a non-loopback address without a token (only behind something that authenticates).",
+        "serve",
+    ),
+    Setting(
+        "max_request_bytes",
+        "--max-request-bytes",
+        "MIX_MCP_MAX_REQUEST_BYTES",
+        "Largest MCP request body accepted, in bytes; larger ones get HTTP 413.",
+        "serve",
+    ),
+    Setting(
+        "shutdown_grace",
+        "--shutdown-grace",
+        "MIX_MCP_SHUTDOWN_GRACE",
+        "Seconds a stopping server waits for tool calls in flight.",
+        "serve",
+    ),
 )
+SETTING_GROUPS: Final = {"mix": "Mix connection", "serve": "MCP server"}
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
 
 
@@ -185,6 +314,22 @@ def _check_base_url(url: str) -> None:
         )
     if parts.query or parts.fragment:
         raise ConfigError(f"{describe_setting('base_url')} must not carry a query or fragment")
+
+
+def _check_path(path: str) -> None:
+    if not path.startswith("/") or any(c.isspace() or c in "?#%" for c in path):
+        raise ConfigError(f"{describe_setting('path')} must be a URL path such as /mcp, got {path!r}")
+    if path.rstrip("/") in (HEALTH_PATH, READY_PATH):
+        raise ConfigError(f"{describe_setting('path')} cannot be {path!r}: it is an operations endpoint")
+
+
+def check_token(token: str, where: str) -> None:
+    """A token clients must present: long enough to resist guessing, and one header-safe word."""
+    if len(token) < _MIN_TOKEN_LENGTH or any(c.isspace() or not c.isprintable() for c in token):
+        raise ConfigError(
+            f"{where} must be at least {_MIN_TOKEN_LENGTH} printable characters without spaces "
+            "(e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
 
 
 def _check_header(name: str, value: str) -> None:
@@ -219,11 +364,6 @@ def _parse_number(name: str, text: str, kind: type[int] | type[float]) -> int | 
         raise ConfigError(f"{describe_setting(name)} must be a number, got {text!r}") from None
 
 
-def parse_names(text: str) -> tuple[str, ...]:
-    """``'a, b,c'`` -> ``('a', 'b', 'c')``: a comma-separated list of names, blanks dropped."""
-    return tuple(name.strip() for name in text.split(",") if name.strip())
-
-
 def _parse_headers_env(text: str) -> dict[str, str]:
     try:
         value = json.loads(text)
@@ -232,6 +372,11 @@ def _parse_headers_env(text: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ConfigError('MIX_EXTRA_HEADERS must be a JSON object of strings, e.g. {"X-Team": "research"}')
     return {str(k): v for k, v in value.items()}
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """A comma-separated value as a tuple, blanks dropped: 'a, b,' -> ('a', 'b')."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -246,8 +391,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         kind = kinds[setting.name]
         if setting.name == "extra_headers":
             values[setting.name] = _parse_headers_env(raw)
-        elif kind == "tuple[str, ...] | None":
-            values[setting.name] = parse_names(raw)
+        elif kind.startswith("tuple"):
+            values[setting.name] = split_list(raw)
         elif kind == "bool":
             values[setting.name] = _parse_bool(setting.name, raw)
         elif kind == "int":
@@ -256,7 +401,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
             values[setting.name] = _parse_number(setting.name, raw, float)
         elif setting.name == "log_level":
             values[setting.name] = raw.strip().upper()
-        elif setting.name == "log_format":
+        elif setting.name in ("log_format", "transport"):
             values[setting.name] = raw.strip().lower()
         else:
             values[setting.name] = raw.strip()

@@ -1,4 +1,4 @@
-"""The eight Mix sessions endpoints: HTTP method, path template and success status.
+"""The eight Mix sessions endpoints (and Mix's health check): HTTP method, path template and success status.
 
 These are contract facts shared by the client (which sends them) and the emulator (which serves
 them), so that neither can drift from the other.
@@ -48,3 +48,6 @@ ALL_ENDPOINTS: Final = (
     FORK_SESSION,
     REWIND_SESSION,
 )
+
+#: Mix's health check, outside the sessions group: a network server's readiness probe asks it.
+HEALTH_CHECK: Final = Endpoint("healthCheck", "GET", "/health", 200)

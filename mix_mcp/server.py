@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
@@ -54,11 +55,40 @@ INSTRUCTIONS: Final = (
 Gate = Callable[[Operation, ToolArguments], Awaitable[types.InputRequiredResult | None]]
 
 
+class InFlight:
+    """The tool calls running now: a stopping network server waits for them, then stops the stragglers.
+
+    Each call runs in its own cancel scope, so that ``cancel_all`` ends it with a clear result for
+    the agent rather than a broken connection. Only touched from the event loop's thread.
+    """
+
+    def __init__(self) -> None:
+        self._scopes: set[anyio.CancelScope] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self._scopes)
+
+    @contextmanager
+    def track(self) -> Iterator[anyio.CancelScope]:
+        with anyio.CancelScope() as scope:
+            self._scopes.add(scope)
+            try:
+                yield scope
+            finally:
+                self._scopes.discard(scope)
+
+    def cancel_all(self) -> None:
+        for scope in list(self._scopes):
+            scope.cancel()
+
+
 @dataclass
 class ServerState:
-    """What a running server holds for the lifetime of a connection's lifespan."""
+    """What the tool handlers use: the Mix client, and the count of calls in flight."""
 
     client: MixClient
+    in_flight: InFlight = field(default_factory=InFlight)
 
 
 def tool_definition(op: Operation) -> types.Tool:
@@ -80,6 +110,17 @@ def tool_definition(op: Operation) -> types.Tool:
 
 def _error_result(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+def _stopped_result(op: Operation) -> types.CallToolResult:
+    """A call cut short because the server is shutting down and its grace period ran out."""
+    if op.read_only:
+        advice = "Call it again; another mix-mcp server, or this one once restarted, will answer."
+    else:
+        advice = (
+            "Mix may or may not have carried it out: check with get_session or list_sessions before calling it again."
+        )
+    return _error_result(f"{op.name} was stopped because this mix-mcp server is shutting down. {advice}")
 
 
 async def run_tool(
@@ -188,11 +229,21 @@ def progress_reporter(ctx: ServerRequestContext[Any]) -> ProgressFn | None:
     return report
 
 
-def build_server(settings: Settings, operations: Iterable[Operation] | None = None) -> Server[ServerState]:
-    """The MCP server for ``settings``; the Mix client is opened in its lifespan and closed after.
+def build_server(
+    settings: Settings,
+    operations: Iterable[Operation] | None = None,
+    *,
+    shared_state: Callable[[], ServerState] | None = None,
+) -> Server[ServerState]:
+    """The MCP server for ``settings``.
 
     ``operations`` defaults to the table filtered by the settings (--tools, --read-only,
     --exclude-tools); a ConfigError names an unknown tool before anything starts.
+
+    Alone (stdio, in-process calls) it opens its Mix client in its lifespan and closes it after.
+    A network transport runs that lifespan once per connection (SSE) or per session manager, so
+    it passes ``shared_state`` instead: every lifespan then borrows the process's one pooled
+    client, which the transport opens at start and closes at shutdown.
     """
     chosen = tuple(operations) if operations is not None else select_operations(settings)
     enabled = {op.name: op for op in chosen}
@@ -203,6 +254,9 @@ def build_server(settings: Settings, operations: Iterable[Operation] | None = No
 
     @asynccontextmanager
     async def lifespan(_server: Server[ServerState]) -> AsyncIterator[ServerState]:
+        if shared_state is not None:
+            yield shared_state()
+            return
         async with MixClient(settings) as client:
             yield ServerState(client)
 
@@ -219,14 +273,17 @@ def build_server(settings: Settings, operations: Iterable[Operation] | None = No
             known = ", ".join(enabled)
             reason = "is disabled on this server" if params.name in OPERATIONS_BY_NAME else "does not exist"
             return _error_result(f"Tool {params.name!r} {reason}. Available tools: {known}.")
-        client = ctx.lifespan_context.client
+        state = ctx.lifespan_context
+        client = state.client
         gate: Gate | None = None
         if settings.confirm_destructive and op.confirm is not None:
 
             async def gate(op: Operation, args: ToolArguments) -> types.InputRequiredResult | None:
                 return await confirm(ctx, params, client, op, args)
 
-        return await run_tool(client, op, params.arguments, gate=gate, progress=progress_reporter(ctx))
+        with state.in_flight.track():
+            return await run_tool(client, op, params.arguments, gate=gate, progress=progress_reporter(ctx))
+        return _stopped_result(op)
 
     def tool_input_schema(name: str) -> dict[str, Any] | None:
         op = enabled.get(name)
@@ -282,6 +339,7 @@ __all__ = [
     "INSTRUCTIONS",
     "SERVER_NAME",
     "ErrorHints",
+    "InFlight",
     "ServerState",
     "build_server",
     "progress_reporter",

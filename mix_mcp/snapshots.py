@@ -74,13 +74,13 @@ def render_table() -> str:
     return "\n".join(rows)
 
 
-def render_settings_table() -> str:
-    """The README's configuration table (Markdown)."""
+def render_settings_table(group: str = "mix") -> str:
+    """The README's configuration table (Markdown) for one group of settings ("mix" or "serve")."""
     defaults = Settings()
     rows = ["| Flag | Environment variable | Default | Meaning |", "| --- | --- | --- | --- |"]
-    for setting in SETTINGS:
+    for setting in (s for s in SETTINGS if s.group == group):
         value = getattr(defaults, setting.name)
-        shown = "unset" if value in (None, {}) else f"`{value}`"
+        shown = "unset" if value in (None, {}, ()) else f"`{value}`"
         rows.append(f"| `{setting.flag}` | `{setting.env}` | {shown} | {setting.help} |")
     return "\n".join(rows)
 

@@ -1,27 +1,30 @@
-"""Helpers for tests that run real processes: the emulator, the stdio server, loopback ports."""
+"""Helpers for tests that run real processes: the emulator, the stdio and network servers, loopback ports."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import jsonschema
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 READY_LINE = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+SERVING_LINE = re.compile(r"serving MCP over .+? at (http://127\.0\.0\.1:\d+/\S*) ")
 PROTOCOL_MODES = ["legacy", "auto"]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -200,3 +203,81 @@ class ScriptedUpstream:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(10)
+
+
+@dataclass
+class ServerProcess:
+    """A ``mix-mcp serve --transport http|sse`` process: its MCP URL and everything it wrote to stderr."""
+
+    process: subprocess.Popen[str]
+    url: str
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def port(self) -> int:
+        port = urlsplit(self.url).port
+        assert port is not None
+        return port
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+
+def _pump(stream: TextIO, lines: list[str], fresh: queue.Queue[str | None]) -> None:
+    """Read a child's stderr to the end, so it never blocks on a full pipe."""
+    for line in stream:
+        lines.append(line)
+        fresh.put(line)
+    fresh.put(None)
+
+
+@contextmanager
+def running_process(
+    command: list[str], ready: Callable[[list[str]], str | None], *, timeout: float = 20.0, **env: str
+) -> Iterator[tuple[subprocess.Popen[str], str, list[str]]]:
+    """Start ``command``; once ``ready(stderr so far)`` returns a URL, yield (process, URL, lines); always stop it."""
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(**env),
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    fresh: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(process.stderr, lines, fresh), daemon=True).start()
+    try:
+        deadline = time.monotonic() + timeout
+        url = None
+        while url is None:
+            try:
+                line = fresh.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                raise RuntimeError(f"{command[2:]} did not start: {''.join(lines)[-2000:]}")
+            url = ready(lines)
+        yield process, url, lines
+    finally:
+        stop(process)
+
+
+def _serving_url(lines: list[str]) -> str | None:
+    match = SERVING_LINE.search(lines[-1])
+    return match.group(1) if match else None
+
+
+@contextmanager
+def running_server(*serve_args: str, timeout: float = 20.0, **env: str) -> Iterator[ServerProcess]:
+    """Start ``python -m mix_mcp serve --port 0 ARGS`` and yield it once it names its URL; always stop it."""
+    command = [sys.executable, "-m", "mix_mcp", "serve", "--port", "0", *serve_args]
+    with running_process(command, _serving_url, timeout=timeout, **env) as (process, url, lines):
+        yield ServerProcess(process, url, lines)

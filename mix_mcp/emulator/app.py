@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mix_mcp import endpoints
+from mix_mcp._version import __version__
 from mix_mcp.emulator.store import MessageIndexError, SessionStore, StoreError
 from mix_mcp.emulator.validation import (
     RequestError,
@@ -247,7 +249,15 @@ def _routes(store: SessionStore) -> list[Route]:
 
         return dispatch
 
-    return [Route(path, dispatcher(methods), methods=list(methods)) for path, methods in by_path.items()]
+    routes = [Route(path, dispatcher(methods), methods=list(methods)) for path, methods in by_path.items()]
+    routes.append(Route(endpoints.HEALTH_CHECK.path, _health, methods=["GET"]))
+    return routes
+
+
+async def _health(_request: Request) -> Response:
+    """Mix's ``GET /health``, which readiness probes ask; like Mix's, it needs no API key."""
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return JSONResponse({"status": "healthy", "timestamp": now, "version": f"mix-emulator {__version__}"})
 
 
 def create_app(store: SessionStore, *, api_key: str | None = None) -> Starlette:

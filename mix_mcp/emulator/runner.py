@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 from mix_mcp.emulator.app import create_app
 from mix_mcp.emulator.seed import LARGE_SESSION_ID, seed_demo_data, seed_large_session
 from mix_mcp.emulator.store import SessionStore
+from mix_mcp.listening import bind_socket, socket_url
 
 logger = logging.getLogger(__name__)
 
@@ -52,37 +53,6 @@ def open_store(db: str, *, seed: bool = True, large_session_messages: int = 0) -
         store.close()
         raise
     return store
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A bound TCP socket (uvicorn listens on it); port 0 picks a free port."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise OSError(f"cannot resolve emulator host {host!r}: {exc}") from exc
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        if os.name != "nt":
-            # Lets a restarted emulator take its port back from connections still in TIME_WAIT.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    return sock
-
-
-def socket_url(sock: socket.socket) -> str:
-    """The URL a local client should use; a wildcard bind is reached through loopback."""
-    host, port = sock.getsockname()[:2]
-    if host == "0.0.0.0":
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
 
 
 def make_server(app: Starlette) -> uvicorn.Server:

@@ -1,4 +1,5 @@
-"""Emulator processes for the e2e suite; tests create what they change."""
+"""Processes the e2e suite shares: emulators (one with a 2,000-message session) and one server per network
+transport; tests create what they change."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from mix_mcp.emulator import LARGE_SESSION_ID, SessionStore, seed_demo_data, seed_large_session
-from tests.support import running_emulator
+from tests.support import ServerProcess, running_emulator, running_server
 
 #: Messages in the large session: the size the issue asks transcript shaping to be tested at.
 LARGE_MESSAGES = 2_000
@@ -35,3 +36,15 @@ def large_emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         store.close()
     with running_emulator("--db", str(db), "--no-seed") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def sse_server(emulator_url: str) -> Iterator[ServerProcess]:
+    with running_server("--transport", "sse", "--base-url", emulator_url) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def http_server(emulator_url: str) -> Iterator[ServerProcess]:
+    with running_server("--transport", "http", "--base-url", emulator_url) as server:
+        yield server

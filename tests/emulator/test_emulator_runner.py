@@ -139,6 +139,9 @@ def test_api_key_accepted(secured: BackgroundEmulator, scheme: str) -> None:
 def test_non_api_paths_do_not_need_the_key(secured: BackgroundEmulator) -> None:
     with httpx2.Client(base_url=secured.url) as http:
         assert_error(http.get("/health-of-nothing"), 404, "not_found")
+        health = http.get("/health")
+    assert health.status_code == 200
+    assert health.json()["status"] == "healthy" and health.json()["timestamp"].endswith("Z")
 
 
 def test_db_file_persists_across_restarts(tmp_path: Path) -> None:

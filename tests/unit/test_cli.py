@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,31 @@ def test_unknown_options_of_other_commands_are_still_errors(capsys: pytest.Captu
         main(["serve", "--no-such-flag"])
     assert exited.value.code == 2
     assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+
+
+def test_serve_offers_the_network_transports(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    for flag in ("--transport", "--stateless", "--auth-token-file", "--allowed-hosts", "--shutdown-grace"):
+        assert flag in help_text
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--transport", "websocket"])
+    assert exited.value.code == 2
+
+
+def test_call_has_no_server_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["call", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--base-url" in help_text and "--transport" not in help_text
+
+
+def test_the_stdio_path_does_not_load_the_network_modules() -> None:
+    probe = (
+        "import sys, mix_mcp.cli, mix_mcp.server; mix_mcp.cli.build_parser(); "
+        "print(sorted(m for m in sys.modules if m.startswith('mix_mcp.')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    for module in ("transports", "http_security", "health", "asgi", "emulator"):
+        assert f"'mix_mcp.{module}'" not in loaded, module

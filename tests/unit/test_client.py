@@ -261,3 +261,35 @@ async def test_a_failed_create_says_whether_it_may_have_happened(status: int, ap
     assert len(calls) == 1
     assert caught.value.maybe_applied is applied
     assert ("CHECK" in caught.value.describe(ErrorHints(maybe_applied="CHECK"))) is applied
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("answer", "ready", "problem"),
+    [
+        (httpx2.Response(200, json={"status": "healthy"}), True, None),
+        (httpx2.Response(503, text="down"), False, "HTTP 503 from its health check"),
+    ],
+)
+async def test_probe_health_asks_mix_once(answer: httpx2.Response, ready: bool, problem: str | None) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return answer
+
+    async with mix_client(handler, max_retries=2) as client:
+        probe = await client.probe_health(within=1.0)
+    assert seen == ["GET /health"]
+    assert (probe.ready, probe.status, probe.problem) == (ready, answer.status_code, problem)
+    assert probe.latency_ms >= 0
+
+
+@pytest.mark.anyio
+async def test_probe_health_reports_an_unreachable_mix_without_raising() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
+
+    async with mix_client(handler) as client:
+        probe = await client.probe_health(within=1.0)
+    assert (probe.ready, probe.status, probe.problem) == (False, None, "connection refused")

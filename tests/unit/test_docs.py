@@ -33,8 +33,24 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     assert "ruff check" in ci and "mypy --strict" in ci
 
 
-def test_readme_configuration_table_matches_the_settings() -> None:
-    assert render_settings_table() in README
+@pytest.mark.parametrize("group", ["mix", "serve"])
+def test_readme_configuration_tables_match_the_settings(group: str) -> None:
+    assert render_settings_table(group) in README
+
+
+@pytest.mark.parametrize("name", ["cursor_mcp.json", "vscode_mcp.json", "claude_desktop_config.json"])
+def test_network_client_examples_point_at_the_default_endpoint_with_the_bearer_header(name: str) -> None:
+    config = json.loads((ROOT / "examples" / "network" / name).read_text(encoding="utf-8"))
+    entry = (config.get("mcpServers") or config["servers"])["mix"]
+    text = json.dumps(entry)
+    assert "http://127.0.0.1:8000/mcp" in text
+    assert "Bearer" in text and "Authorization" in text
+
+
+def test_claude_code_network_example_uses_both_transports() -> None:
+    script = (ROOT / "examples" / "network" / "claude_code.sh").read_text(encoding="utf-8")
+    assert "--transport http mix http://127.0.0.1:8000/mcp" in script
+    assert "--transport sse mix http://127.0.0.1:8000/sse" in script
 
 
 def test_readme_retry_policy_table_matches_the_operation_table() -> None:
