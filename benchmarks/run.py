@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -31,6 +32,7 @@ from mcp.client.stdio import stdio_client
 ROOT = Path(__file__).resolve().parents[1]
 FLOORS = ROOT / "benchmarks" / "floors"
 READY_PREFIX = "listening on "
+HTTP_READY = "serving MCP over Streamable HTTP at "
 DEMO_SESSION_ID = "3f1c9a52-7b2e-4d8a-9c61-0e5b7a2d4f10"
 LARGE_SESSION_ID = "9e6c4a13-8f27-4d5b-a1c9-3b7e0d2f5a73"
 _DEVNULL = open(os.devnull, "w")  # noqa: SIM115 (servers' stderr, for the life of the run)
@@ -70,6 +72,10 @@ def _env(base_url: str) -> dict[str, str]:
 def _stdio(args: list[str], base_url: str) -> Callable[[], Any]:
     params = StdioServerParameters(command=sys.executable, args=args, env=_env(base_url), cwd=str(ROOT))
     return lambda: Client(stdio_client(params, errlog=_DEVNULL), read_timeout_seconds=120)
+
+
+def _http(url: str) -> Callable[[], Any]:
+    return lambda: Client(url, read_timeout_seconds=120)
 
 
 def _fastmcp_available() -> bool:
@@ -235,6 +241,12 @@ async def large_export(base_url: str, counts: Counts) -> dict[str, float]:
     }
 
 
+async def _measure(targets: list[Target], counts: Counts, base_url: str) -> None:
+    await cold_start(targets, counts.cold_runs)
+    for target in targets:
+        await latency_and_throughput(target, counts)
+
+
 async def direct_get(base_url: str, counts: Counts) -> dict[str, float]:
     async with httpx2.AsyncClient(base_url=base_url) as http:
         for _ in range(min(20, counts.latency_calls)):
@@ -304,10 +316,12 @@ async def main(argv: list[str] | None = None) -> int:
             targets.append(Target("fastmcp-floor", fastmcp, ours=False, stdio=True))
         serve = ["-m", "mix_mcp", "serve", "--base-url", base_url]
         targets.append(Target("mix-mcp stdio", _stdio(serve, base_url), ours=True, stdio=True))
-
-        await cold_start(targets, counts.cold_runs)
-        for target in targets:
-            await latency_and_throughput(target, counts)
+        async with contextlib.AsyncExitStack() as stack:
+            if not ns.no_http:
+                http_args = [*serve, "--transport", "http", "--port", "0"]
+                url = await stack.enter_async_context(_process(http_args, HTTP_READY))
+                targets.append(Target("mix-mcp http", _http(url), ours=True, stdio=False))
+            await _measure(targets, counts, base_url)
         direct = await direct_get(base_url, counts)
         ours = next(t for t in targets if t.ours and t.stdio)
         ours.results.update(await large_export(base_url, counts))

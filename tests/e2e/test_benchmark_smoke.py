@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.support import clean_env
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_benchmark_runs_with_tiny_counts(tmp_path: Path) -> None:
