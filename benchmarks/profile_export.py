@@ -1,4 +1,4 @@
-"""Where the memory of a large export goes: mix-mcp's own work versus the SDK's result pipeline and framing.
+"""Where the memory of a large export goes: mix-mcp's own work, the SDK's result pipeline, and the stdio frame.
 
     python benchmarks/profile_export.py [--messages 2000]
 
@@ -70,9 +70,11 @@ async def profile(messages: int) -> list[tuple[str, float, float, float]]:
         rows,
     )
     message = _stage("SDK: JSON-RPC envelope", lambda: types.JSONRPCResponse(jsonrpc="2.0", id=1, result=sieved), rows)
-    wire = _stage("SDK: model_dump_json", lambda: message.model_dump_json(by_alias=True, exclude_unset=True), rows)
-    line = _stage("SDK: stdio line (json + newline)", lambda: wire + "\n", rows)
-    _stage("SDK: stdout encoding", lambda: line.encode("utf-8"), rows)
+    _stage(
+        "mix-mcp stdio: frame bytes (pydantic to_json)",
+        lambda: type(message).__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True),
+        rows,
+    )
     tracemalloc.stop()
     return rows
 

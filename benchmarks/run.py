@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import contextlib
 import json
 import os
@@ -304,9 +305,19 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     parser.add_argument("--no-fastmcp", action="store_true", help="leave out the FastMCP floor")
     parser.add_argument("--no-http", action="store_true", help="leave out mix-mcp over Streamable HTTP")
+    parser.add_argument(
+        "--http-flag",
+        dest="http_flags",
+        action="append",
+        default=[],
+        help="extra flag for the Streamable HTTP server, e.g. --http-flag=--stateless",
+    )
     ns = parser.parse_args(argv)
     counts = QUICK if ns.quick else FULL
     started = time.perf_counter()
+    # A pip install byte-compiles the package; an editable checkout (with PYTHONDONTWRITEBYTECODE set, as on
+    # some machines) would otherwise recompile mix-mcp's modules at every start and skew the cold start.
+    compileall.compile_dir(ROOT / "mix_mcp", quiet=1)
 
     emulator_args = ["-m", "mix_mcp.emulator", "--port", "0", "--large-session", str(counts.large_messages)]
     async with _process(emulator_args, READY_PREFIX) as base_url:
@@ -318,7 +329,7 @@ async def main(argv: list[str] | None = None) -> int:
         targets.append(Target("mix-mcp stdio", _stdio(serve, base_url), ours=True, stdio=True))
         async with contextlib.AsyncExitStack() as stack:
             if not ns.no_http:
-                http_args = [*serve, "--transport", "http", "--port", "0"]
+                http_args = [*serve, "--transport", "http", "--port", "0", *ns.http_flags]
                 url = await stack.enter_async_context(_process(http_args, HTTP_READY))
                 targets.append(Target("mix-mcp http", _http(url), ours=True, stdio=False))
             await _measure(targets, counts, base_url)

@@ -1,11 +1,11 @@
-"""stdio without worker threads: the SDK's stdio transport, fed by event-loop pipes.
+"""stdio without worker threads: the SDK's stdio reader fed by an event-loop pipe, and a direct frame writer.
 
 The SDK's ``stdio_server`` reads and writes through ``anyio.wrap_file``, which sends every line
 read, every write and every flush to a worker thread: three thread hops and a GIL hand-over per
 message, a visible share of a tool call's cost. When stdin and stdout are pipes (how every MCP
-client launches a server), the event loop can watch them directly; the SDK's transport then runs
-unchanged on top of these two small adapters. Anything else (a file, a terminal on some systems,
-Windows) gets the SDK's own threaded path.
+client launches a server), the event loop can watch them directly: the SDK's reader runs on an
+event-loop stream, and outgoing messages are written by ``_FrameWriter``. Anything else (a file, a
+terminal on some systems, Windows) gets the SDK's own threaded path.
 
 As the SDK does, fd 0 and fd 1 are pointed at the null device and at stderr while serving, so a
 stray ``print`` or a child process can never write into the protocol stream.
@@ -21,10 +21,14 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any
 
+import anyio
 from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
 
 #: Longest protocol line accepted from the client (a 64 MiB tool argument is far beyond any limit here).
 _LINE_LIMIT = 64 * 1024 * 1024
+#: Characters encoded and written at a time for large messages.
+_WRITE_SLICE = 1024 * 1024
 
 
 class _PipeLines:
@@ -43,17 +47,51 @@ class _PipeLines:
         return line.decode("utf-8", errors="replace")
 
 
-class _PipeWriter:
-    """``await stdout.write(text)`` / ``await stdout.flush()`` over an event-loop stream writer."""
+class _FrameWriter:
+    """The server's outgoing messages, serialized straight to bytes and written to the pipe whole and in order.
+
+    Stands in for the SDK's write stream (``send``/``aclose``, an async context manager). The SDK's
+    writer dumps each message to a string, appends a newline (a copy) and encodes it (another copy);
+    here pydantic writes the JSON bytes once, and a large message goes out a slice at a time, waiting
+    for the pipe between slices, so a 40 MB result is not held three more times on its way out.
+    """
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self._writer = writer
+        self._lock = anyio.Lock()
+        self._closed = False
+
+    async def send(self, item: SessionMessage, /) -> None:
+        if self._closed:
+            raise anyio.ClosedResourceError
+        message = item.message
+        frame = memoryview(type(message).__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True))
+        async with self._lock:
+            for start in range(0, len(frame), _WRITE_SLICE):
+                self._writer.write(frame[start : start + _WRITE_SLICE])
+                if len(frame) > _WRITE_SLICE:
+                    await self._writer.drain()
+            self._writer.write(b"\n")
+            await self._writer.drain()
+
+    async def aclose(self) -> None:
+        self._closed = True
+
+    async def __aenter__(self) -> _FrameWriter:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class _Unused:
+    """The SDK transport's own stdout: never written to, since ``_FrameWriter`` sends every message."""
 
     async def write(self, text: str) -> None:
-        self._writer.write(text.encode("utf-8"))
+        raise RuntimeError("mix-mcp writes stdio frames itself")
 
     async def flush(self) -> None:
-        await self._writer.drain()
+        return None
 
 
 def _is_pipe(fd: int) -> bool:
@@ -89,8 +127,11 @@ async def _pipe_stdio() -> AsyncIterator[Any]:
         )
         writer = asyncio.StreamWriter(write_transport, write_protocol, None, loop)
         try:
-            async with stdio_server(_PipeLines(reader), _PipeWriter(writer)) as streams:  # type: ignore[arg-type]
-                yield streams
+            async with stdio_server(_PipeLines(reader), _Unused()) as (read_stream, unused_write):  # type: ignore[arg-type]
+                try:
+                    yield read_stream, _FrameWriter(writer)
+                finally:
+                    await unused_write.aclose()  # ends the SDK's idle writer task
         finally:
             with suppress(Exception):
                 await writer.drain()
