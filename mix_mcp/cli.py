@@ -175,9 +175,9 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         )
 
         async def run() -> None:
-            from mcp.server.stdio import stdio_server
+            from mix_mcp.stdio import serve_stdio
 
-            async with stdio_server() as (read_stream, write_stream):
+            async with serve_stdio() as (read_stream, write_stream):
                 await server.run(read_stream, write_stream, server.create_initialization_options())
 
         with suppress(KeyboardInterrupt):

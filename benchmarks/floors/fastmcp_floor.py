@@ -1,0 +1,26 @@
+"""fastmcp-floor: the same single tool on FastMCP 4 (a benchmark-only dependency)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx2
+from fastmcp import FastMCP  # type: ignore[import-not-found,unused-ignore]
+
+BASE_URL = os.environ.get("MIX_BASE_URL", "http://localhost:8088").rstrip("/")
+server = FastMCP("fastmcp-floor")
+http = httpx2.AsyncClient(base_url=BASE_URL)
+
+
+@server.tool()  # type: ignore[untyped-decorator,unused-ignore]
+async def get_session(session_id: str) -> dict[str, Any]:
+    """Get one Mix session."""
+    response = await http.get(f"/api/sessions/{session_id}")
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+if __name__ == "__main__":
+    server.run(show_banner=False)

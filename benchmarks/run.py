@@ -1,0 +1,357 @@
+"""One command, one run, side by side: mix-mcp against the SDK's own floor and FastMCP's.
+
+    python benchmarks/run.py            # full run (a few minutes on 2 cores), prints a table, writes JSON
+    python benchmarks/run.py --quick    # tiny counts, to check that the benchmark still works
+
+Everything talks over loopback to one emulator process that this script starts. Ratios are computed
+within the run, since absolute numbers move with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import compileall
+import contextlib
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOORS = ROOT / "benchmarks" / "floors"
+READY_PREFIX = "listening on "
+HTTP_READY = "serving MCP over Streamable HTTP at "
+DEMO_SESSION_ID = "3f1c9a52-7b2e-4d8a-9c61-0e5b7a2d4f10"
+LARGE_SESSION_ID = "9e6c4a13-8f27-4d5b-a1c9-3b7e0d2f5a73"
+_DEVNULL = open(os.devnull, "w")  # noqa: SIM115 (servers' stderr, for the life of the run)
+
+
+@dataclass(frozen=True)
+class Counts:
+    cold_runs: int
+    latency_calls: int
+    throughput_calls: int
+    large_messages: int
+    large_runs: int
+
+
+FULL = Counts(cold_runs=7, latency_calls=300, throughput_calls=600, large_messages=2000, large_runs=3)
+QUICK = Counts(cold_runs=1, latency_calls=5, throughput_calls=20, large_messages=20, large_runs=1)
+
+
+@dataclass
+class Target:
+    """A server under test: how to reach it, and whether it is one of ours."""
+
+    name: str
+    connect: Callable[[], Any]
+    ours: bool
+    stdio: bool
+    results: dict[str, float] = field(default_factory=dict)
+
+
+def _env(base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIX_")}
+    env["MIX_BASE_URL"] = base_url
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def _stdio(args: list[str], base_url: str) -> Callable[[], Any]:
+    params = StdioServerParameters(command=sys.executable, args=args, env=_env(base_url), cwd=str(ROOT))
+    return lambda: Client(stdio_client(params, errlog=_DEVNULL), read_timeout_seconds=120)
+
+
+def _http(url: str) -> Callable[[], Any]:
+    return lambda: Client(url, read_timeout_seconds=120)
+
+
+def _fastmcp_available() -> bool:
+    try:
+        import fastmcp  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@asynccontextmanager
+async def _process(args: list[str], ready: str) -> AsyncIterator[str]:
+    """Start a helper process and yield the URL from its ready line on stderr; always stop it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=_env("http://127.0.0.1:1"),
+        cwd=str(ROOT),
+    )
+    assert process.stderr is not None
+    stderr = process.stderr
+    try:
+        url = None
+        async with asyncio.timeout(60):
+            while line := (await stderr.readline()).decode(errors="replace"):
+                if ready in line:
+                    url = line.split(ready, 1)[1].split()[0].rstrip(";,")
+                    break
+        if url is None:
+            raise RuntimeError(f"{args} did not start")
+        # Keep draining stderr so that a chatty process never blocks on a full pipe.
+        drain = asyncio.create_task(stderr.read())
+        yield url
+        drain.cancel()
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def cold_start(targets: list[Target], runs: int) -> None:
+    """spawn -> initialize -> tools/list, interleaved across servers so drift hits all alike."""
+    samples: dict[str, list[float]] = {t.name: [] for t in targets if t.stdio}
+    for _ in range(runs):
+        order = [t for t in targets if t.stdio]
+        random.shuffle(order)
+        for target in order:
+            started = time.perf_counter()
+            async with target.connect() as client:
+                await client.list_tools()
+                samples[target.name].append(time.perf_counter() - started)
+    for target in targets:
+        if target.stdio:
+            target.results["cold_start_s"] = statistics.median(samples[target.name])
+
+
+async def latency_and_throughput(target: Target, counts: Counts) -> None:
+    async with target.connect() as client:
+        arguments = {"session_id": DEMO_SESSION_ID}
+        for _ in range(min(20, counts.latency_calls)):
+            await client.call_tool("get_session", arguments)
+        timings = []
+        for _ in range(counts.latency_calls):
+            started = time.perf_counter()
+            result = await client.call_tool("get_session", arguments)
+            timings.append(time.perf_counter() - started)
+            assert not result.is_error, result.content
+        target.results["p50_ms"] = _percentile(timings, 0.5) * 1000
+        target.results["p95_ms"] = _percentile(timings, 0.95) * 1000
+        for concurrency in (20, 100):
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one(gate: asyncio.Semaphore = gate) -> None:
+                async with gate:
+                    result = await client.call_tool("get_session", arguments)
+                    assert not result.is_error, result.content
+
+            started = time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(counts.throughput_calls)))
+            target.results[f"calls_per_s_c{concurrency}"] = counts.throughput_calls / (time.perf_counter() - started)
+
+
+def _rss_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+async def large_export(base_url: str, counts: Counts) -> dict[str, float]:
+    """A raw JSON-RPC client over the server's stdio, so the time is the server's, not a client's validation.
+
+    (The mcp Client checks every result against the tool's outputSchema with jsonschema, which for a
+    20 MB transcript costs seconds of client CPU and would hide what the server does.)
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mix_mcp",
+        "serve",
+        "--base-url",
+        base_url,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=_env(base_url),
+        cwd=str(ROOT),
+        limit=2**30,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
+
+    async def request(ident: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        stdin.write(json.dumps({"jsonrpc": "2.0", "id": ident, "method": method, "params": params}).encode() + b"\n")
+        await stdin.drain()
+        while True:
+            message: dict[str, Any] = json.loads(await stdout.readline())
+            if message.get("id") == ident:
+                return message
+
+    try:
+        init = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
+        await request(1, "initialize", init)
+        stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+        idle_kib = _rss_kib(process.pid, "VmRSS")
+        timings = []
+        size = 0
+        for attempt in range(counts.large_runs):
+            call = {"name": "export_session", "arguments": {"session_id": LARGE_SESSION_ID}}
+            started = time.perf_counter()
+            reply = await request(10 + attempt, "tools/call", call)
+            timings.append(time.perf_counter() - started)
+            result = reply["result"]
+            assert not result.get("isError"), result
+            assert len(result["structuredContent"]["messages"]) == counts.large_messages
+            size = len(json.dumps(reply))
+        peak_kib = _rss_kib(process.pid, "VmHWM")
+    finally:
+        stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    return {
+        "large_export_s": statistics.median(timings),
+        "large_export_peak_rss_mib": peak_kib / 1024,
+        "idle_rss_mib": idle_kib / 1024,
+        "large_export_rss_growth_mib": (peak_kib - idle_kib) / 1024,
+        "response_mib": size / 2**20,
+    }
+
+
+async def _measure(targets: list[Target], counts: Counts, base_url: str) -> None:
+    await cold_start(targets, counts.cold_runs)
+    for target in targets:
+        await latency_and_throughput(target, counts)
+
+
+async def direct_get(base_url: str, counts: Counts) -> dict[str, float]:
+    async with httpx2.AsyncClient(base_url=base_url) as http:
+        for _ in range(min(20, counts.latency_calls)):
+            await http.get(f"/api/sessions/{DEMO_SESSION_ID}")
+        timings = []
+        for _ in range(counts.latency_calls):
+            started = time.perf_counter()
+            (await http.get(f"/api/sessions/{DEMO_SESSION_ID}")).raise_for_status()
+            timings.append(time.perf_counter() - started)
+        export = await http.get(f"/api/sessions/{LARGE_SESSION_ID}/export", timeout=120)
+    return {
+        "p50_ms": _percentile(timings, 0.5) * 1000,
+        "p95_ms": _percentile(timings, 0.95) * 1000,
+        "transcript_mib": len(export.content) / 2**20,
+    }
+
+
+def _ratio(ours: float | None, floor: float | None) -> str:
+    if ours is None or floor is None or floor == 0:
+        return "-"
+    return f"{ours / floor:.2f}x"
+
+
+METRICS = [
+    ("cold_start_s", "cold start (s, median)", "{:.3f}"),
+    ("p50_ms", "get_session p50 (ms)", "{:.2f}"),
+    ("p95_ms", "get_session p95 (ms)", "{:.2f}"),
+    ("calls_per_s_c20", "calls/s at concurrency 20", "{:.0f}"),
+    ("calls_per_s_c100", "calls/s at concurrency 100", "{:.0f}"),
+    ("large_export_s", "large export (s)", "{:.2f}"),
+    ("large_export_peak_rss_mib", "large export peak RSS (MiB)", "{:.0f}"),
+    ("idle_rss_mib", "idle RSS before the export (MiB)", "{:.0f}"),
+    ("transcript_mib", "transcript size (MiB)", "{:.1f}"),
+]
+
+
+def render(targets: list[Target], direct: dict[str, float]) -> str:
+    floors = [t for t in targets if not t.ours]
+    headers = ["metric", *(t.name for t in targets), "direct GET"]
+    ours = [t for t in targets if t.ours]
+    headers += [f"{o.name} / {f.name}" for o in ours for f in floors]
+    rows = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    for key, label, fmt in METRICS:
+        cells = [label]
+        cells += [fmt.format(t.results[key]) if key in t.results else "-" for t in targets]
+        cells.append(fmt.format(direct[key]) if key in direct else "-")
+        cells += [_ratio(o.results.get(key), f.results.get(key)) for o in ours for f in floors]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny counts: check that the benchmark works")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    parser.add_argument("--no-fastmcp", action="store_true", help="leave out the FastMCP floor")
+    parser.add_argument("--no-http", action="store_true", help="leave out mix-mcp over Streamable HTTP")
+    parser.add_argument(
+        "--http-flag",
+        dest="http_flags",
+        action="append",
+        default=[],
+        help="extra flag for the Streamable HTTP server, e.g. --http-flag=--stateless",
+    )
+    ns = parser.parse_args(argv)
+    counts = QUICK if ns.quick else FULL
+    started = time.perf_counter()
+    # A pip install byte-compiles the package; an editable checkout (with PYTHONDONTWRITEBYTECODE set, as on
+    # some machines) would otherwise recompile mix-mcp's modules at every start and skew the cold start.
+    compileall.compile_dir(ROOT / "mix_mcp", quiet=1)
+
+    emulator_args = ["-m", "mix_mcp.emulator", "--port", "0", "--large-session", str(counts.large_messages)]
+    async with _process(emulator_args, READY_PREFIX) as base_url:
+        targets = [Target("sdk-floor", _stdio([str(FLOORS / "sdk_floor.py")], base_url), ours=False, stdio=True)]
+        if not ns.no_fastmcp and _fastmcp_available():
+            fastmcp = _stdio([str(FLOORS / "fastmcp_floor.py")], base_url)
+            targets.append(Target("fastmcp-floor", fastmcp, ours=False, stdio=True))
+        serve = ["-m", "mix_mcp", "serve", "--base-url", base_url]
+        targets.append(Target("mix-mcp stdio", _stdio(serve, base_url), ours=True, stdio=True))
+        async with contextlib.AsyncExitStack() as stack:
+            if not ns.no_http:
+                http_args = [*serve, "--transport", "http", "--port", "0", *ns.http_flags]
+                url = await stack.enter_async_context(_process(http_args, HTTP_READY))
+                targets.append(Target("mix-mcp http", _http(url), ours=True, stdio=False))
+            await _measure(targets, counts, base_url)
+        direct = await direct_get(base_url, counts)
+        ours = next(t for t in targets if t.ours and t.stdio)
+        ours.results.update(await large_export(base_url, counts))
+
+    table = render(targets, direct)
+    print(table)
+    report = {
+        "quick": ns.quick,
+        "counts": asdict(counts),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "direct_get": direct,
+        "targets": {t.name: t.results for t in targets},
+        "seconds": time.perf_counter() - started,
+    }
+    ns.json.parent.mkdir(parents=True, exist_ok=True)
+    ns.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {ns.json} ({report['seconds']:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
