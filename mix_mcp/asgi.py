@@ -9,14 +9,12 @@ without a token, MCP requests that did not arrive on a loopback address are refu
 
 from __future__ import annotations
 
-import sys
-
 from starlette.applications import Starlette
 
 from mix_mcp._version import __version__
 from mix_mcp.config import ConfigError, load_settings
 from mix_mcp.http_security import resolve_auth_token
-from mix_mcp.transports import TRANSPORT_NAMES, build_app, describe_serving
+from mix_mcp.transports import TRANSPORT_NAMES, build_app, describe_serving, say
 
 
 def app_factory() -> Starlette:
@@ -25,14 +23,12 @@ def app_factory() -> Starlette:
         token = resolve_auth_token(settings)
         app, runtime = build_app(settings, token)
     except ConfigError as exc:
-        print(f"mix-mcp: configuration error: {exc}", file=sys.stderr, flush=True)
+        say(f"mix-mcp: configuration error: {exc}")
         raise SystemExit(2) from None
     details = "; ".join(describe_serving(settings, runtime.transport, token is not None))
     mix = "the built-in emulator (one per process)" if settings.use_emulator else settings.display_base_url
-    print(
+    say(
         f"mix-mcp {__version__} ASGI app: MCP over {TRANSPORT_NAMES[runtime.transport]} at "
-        f"{settings.endpoint_path} ({details}); Mix at {mix}",
-        file=sys.stderr,
-        flush=True,
+        f"{settings.endpoint_path} ({details}); Mix at {mix}"
     )
     return app

@@ -302,7 +302,13 @@ class DrainingServer(uvicorn.Server):
 
 
 def _status(message: str) -> None:
-    print(f"mix-mcp: {message}", file=sys.stderr, flush=True)
+    say(f"mix-mcp: {message}")
+
+
+def say(line: str) -> None:
+    """One line for the operator, on stderr: stdout is never written, whatever the transport."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def describe_serving(settings: Settings, transport: str, has_token: bool) -> list[str]:
@@ -353,7 +359,7 @@ def serve_network(settings: Settings) -> int:
     try:
         sock = bind_socket(settings.host, settings.port)
     except OSError as exc:
-        print(f"mix-mcp: {exc}", file=sys.stderr)
+        say(f"mix-mcp: {exc}")
         return 1
     verbose = settings.log_level in ("DEBUG", "INFO")
     config = uvicorn.Config(
@@ -368,7 +374,7 @@ def serve_network(settings: Settings) -> int:
     server = DrainingServer(config, runtime, settings.shutdown_grace)
 
     def announce() -> None:
-        print(startup_line(settings, runtime, sock, token is not None), file=sys.stderr, flush=True)
+        say(startup_line(settings, runtime, sock, token is not None))
 
     try:
         asyncio.run(_serve(server, sock, announce))
