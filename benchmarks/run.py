@@ -265,6 +265,52 @@ async def direct_get(base_url: str, counts: Counts) -> dict[str, float]:
     }
 
 
+SHAPES: list[dict[str, Any]] = [
+    {},
+    {"format": "markdown"},
+    {"max_chars": 200_000},
+    {"roles": ["user"], "include_tool_results": False, "include_reasoning": False},
+    {"offset": 100, "limit": 50},
+]
+
+
+def shaping_scaling(small: int) -> list[tuple[str, float, float]]:
+    """Time of each shaping option at ``small`` and at 4x as many messages: linear work gives about 4x."""
+    from mix_mcp.arguments import ExportSessionArguments
+    from mix_mcp.emulator import SessionStore, seed_large_session
+    from mix_mcp.transcripts import shape_transcript
+
+    rows = []
+    timings: dict[int, list[float]] = {}
+    for size in (small, small * 4):
+        store = SessionStore()
+        session_id = seed_large_session(store, messages=size, content_bytes=300)
+        data = json.loads(store.export_session(session_id))
+        store.close()
+        timings[size] = []
+        for shape in SHAPES:
+            args = ExportSessionArguments.model_validate({"session_id": session_id, **shape})
+            runs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                shape_transcript(data, args)
+                runs.append(time.perf_counter() - started)
+            timings[size].append(min(runs))
+    for index, shape in enumerate(SHAPES):
+        label = json.dumps(shape) if shape else "(default)"
+        rows.append((label, timings[small][index] * 1000, timings[small * 4][index] * 1000))
+    return rows
+
+
+def render_scaling(rows: list[tuple[str, float, float]], small: int) -> str:
+    lines = [
+        f"| export_session shaping | ms at {small:,} messages | ms at {small * 4:,} | ratio (linear: about 4) |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| `{label}` | {a:.1f} | {b:.1f} | {b / a:.1f} |" for label, a, b in rows]
+    return "\n".join(lines)
+
+
 def _ratio(ours: float | None, floor: float | None) -> str:
     if ours is None or floor is None or floor == 0:
         return "-"
@@ -339,12 +385,17 @@ async def main(argv: list[str] | None = None) -> int:
 
     table = render(targets, direct)
     print(table)
+    scaling_size = 200 if ns.quick else 2_000
+    scaling = shaping_scaling(scaling_size)
+    print()
+    print(render_scaling(scaling, scaling_size))
     report = {
         "quick": ns.quick,
         "counts": asdict(counts),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "direct_get": direct,
         "targets": {t.name: t.results for t in targets},
+        "shaping_ms": {label: {"small": a, "large": b} for label, a, b in scaling},
         "seconds": time.perf_counter() - started,
     }
     ns.json.parent.mkdir(parents=True, exist_ok=True)

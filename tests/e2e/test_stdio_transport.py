@@ -3,9 +3,7 @@ reaches the protocol stream."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -71,28 +69,11 @@ async def test_stray_output_goes_to_stderr_not_into_the_protocol(mode: str) -> N
     assert "stray write on fd 1" in stderr
 
 
-def test_stdin_from_a_file_falls_back_to_the_sdk_transport(tmp_path: Path) -> None:
-    """A regular file cannot be watched by the event loop; the SDK's threaded transport serves it instead."""
-    requests = tmp_path / "requests.jsonl"
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
-    lines = [initialize, {"jsonrpc": "2.0", "method": "notifications/initialized"}]
-    lines.append({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
-    requests.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    with requests.open("rb") as stdin:
-        done = subprocess.run(
-            [sys.executable, "-m", "mix_mcp", "serve", "--base-url", "http://127.0.0.1:9"],
-            stdin=stdin,
-            capture_output=True,
-            timeout=60,
-            env=clean_env(),
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr[-2000:]
-    answers = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    listed = next(a for a in answers if a.get("id") == 2)
-    assert len(listed["result"]["tools"]) == 8
+def test_anything_but_pipes_gets_the_sdk_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file or a terminal cannot be watched by the event loop; the SDK's threaded transport serves it."""
+    from mix_mcp import stdio
+
+    monkeypatch.setattr(stdio, "_is_pipe", lambda fd: False)
+    assert getattr(stdio.serve_stdio(), "func", None) is stdio.stdio_server.__wrapped__  # type: ignore[attr-defined]
+    monkeypatch.setattr(stdio, "_is_pipe", lambda fd: True)
+    assert getattr(stdio.serve_stdio(), "func", None) is stdio._pipe_stdio.__wrapped__  # type: ignore[attr-defined]
