@@ -67,9 +67,21 @@ class ToolCallSpan:
         self.span.set_attributes(attributes)
 
 
+def _tracing_off() -> bool:
+    """No tracer provider is installed yet: every span would be a no-op, so none is even started.
+
+    Checked per call, so that a provider installed later (by ``setup_tracing`` or any other code)
+    takes effect at once; the check costs far less than starting and ending a non-recording span.
+    """
+    return isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
 @contextmanager
 def tool_call_span(tool: str) -> Iterator[ToolCallSpan]:
     """An INTERNAL span around one tool call, nested under the SDK's ``tools/call`` SERVER span."""
+    if _tracing_off():
+        yield ToolCallSpan(trace.INVALID_SPAN)
+        return
     with _tracer.start_as_current_span(
         f"execute_tool {tool}",
         kind=SpanKind.INTERNAL,
@@ -106,6 +118,9 @@ def http_attempt_span(
     method: str, route: str, attempt: int, server_address: str | None, server_port: int | None
 ) -> Iterator[AttemptSpan]:
     """A CLIENT span around one HTTP attempt. ``route`` must be the endpoint's template, not the sent path."""
+    if _tracing_off():
+        yield AttemptSpan(trace.INVALID_SPAN)
+        return
     attributes: dict[str, Any] = {"http.request.method": method, "url.template": route, ATTEMPT: attempt}
     if attempt > 1:
         attributes["http.request.resend_count"] = attempt - 1

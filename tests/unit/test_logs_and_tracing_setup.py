@@ -65,3 +65,22 @@ def test_export_is_requested_only_through_otel_variables(environ: dict[str, str]
 
 def test_nothing_is_installed_when_export_is_not_requested() -> None:
     assert setup_tracing({}) is None
+
+
+def test_no_span_is_started_until_a_tracer_provider_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry import trace
+
+    from mix_mcp import telemetry
+
+    class Refusing:
+        def start_as_current_span(self, *args: object, **kwargs: object) -> object:
+            raise AssertionError("a span was started with no provider installed")
+
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    monkeypatch.setattr(telemetry, "_tracer", Refusing())
+    with telemetry.tool_call_span("get_session") as tool_span:
+        assert not tool_span.span.is_recording()
+        tool_span.finish(outcome="ok", attempts=1, status=200, error_type=None)
+    with telemetry.http_attempt_span("GET", "/api/sessions/{id}", 1, "127.0.0.1", 8088) as attempt:
+        attempt.answered(200)
+        assert not attempt.span.is_recording()
