@@ -222,7 +222,7 @@ def cmd_tools(ns: argparse.Namespace) -> int:
 
     if ns.write:
         written = write_snapshots(Path(ns.write))
-        print(f"wrote {len(written)} tool schemas to {ns.write}", file=sys.stderr)
+        print(f"wrote {len(written) - 1} tool schemas to {ns.write} and the schema catalog", file=sys.stderr)
         return 0
     if ns.check:
         drift = check_snapshots(Path(ns.check))

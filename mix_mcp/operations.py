@@ -39,7 +39,7 @@ from mix_mcp.endpoints import (
 from mix_mcp.errors import ArgumentsError, ErrorHints
 from mix_mcp.models import SessionData
 from mix_mcp.rendering import Shaped
-from mix_mcp.schemas import input_schema, output_schema
+from mix_mcp.schemas import catalogued, input_schema, output_schema
 from mix_mcp.transcripts import TranscriptExport, shape_transcript
 
 
@@ -128,10 +128,17 @@ class Operation:
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
-        return input_schema(self.arguments)
+        return catalogued(self.name, "inputSchema") or self.computed_input_schema()
 
     @cached_property
     def output_schema(self) -> dict[str, Any]:
+        return catalogued(self.name, "outputSchema") or self.computed_output_schema()
+
+    def computed_input_schema(self) -> dict[str, Any]:
+        """The input schema derived from the argument model (what ``schema_catalog.json`` must hold)."""
+        return input_schema(self.arguments)
+
+    def computed_output_schema(self) -> dict[str, Any]:
         return output_schema(self.result.model)
 
     @cached_property

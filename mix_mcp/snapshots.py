@@ -12,6 +12,7 @@ from typing import Any
 
 from mix_mcp.config import SETTINGS, Settings
 from mix_mcp.operations import OPERATIONS, Operation
+from mix_mcp.schemas import CATALOG_PATH
 
 
 def tool_document(op: Operation) -> dict[str, Any]:
@@ -19,8 +20,8 @@ def tool_document(op: Operation) -> dict[str, Any]:
         "name": op.name,
         "title": op.title,
         "description": op.description,
-        "inputSchema": op.input_schema,
-        "outputSchema": op.output_schema,
+        "inputSchema": op.computed_input_schema(),
+        "outputSchema": op.computed_output_schema(),
         "annotations": op.annotations,
     }
 
@@ -33,13 +34,24 @@ def _render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def _catalog_text() -> str:
+    catalog = {
+        document["name"]: {"inputSchema": document["inputSchema"], "outputSchema": document["outputSchema"]}
+        for document in tool_documents()
+    }
+    return json.dumps(catalog, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+
+
 def write_snapshots(directory: Path) -> list[Path]:
+    """Write one file per tool into ``directory``, and the package's schema catalog."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for document in tool_documents():
         path = directory / f"{document['name']}.json"
         path.write_text(_render(document), encoding="utf-8")
         written.append(path)
+    CATALOG_PATH.write_text(_catalog_text(), encoding="utf-8")
+    written.append(CATALOG_PATH)
     return written
 
 
@@ -55,6 +67,8 @@ def check_snapshots(directory: Path) -> list[str]:
         elif path.read_text(encoding="utf-8") != text:
             drift.append(f"{path}: differs from the code")
     drift.extend(f"{directory / name}: no such tool" for name in sorted(present - expected.keys()))
+    if not CATALOG_PATH.is_file() or CATALOG_PATH.read_text(encoding="utf-8") != _catalog_text():
+        drift.append(f"{CATALOG_PATH}: differs from the code")
     return drift
 
 
