@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mix_mcp._version import __version__
 from mix_mcp.config import (
     DEFAULT_BASE_URL,
+    LIST_SETTINGS,
     SETTING_GROUPS,
     SETTINGS,
     TRANSPORTS,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
     from mix_mcp.server import ServerState
 
-_NAME_LISTS = frozenset({"tools", "exclude_tools"})
 _TYPES: dict[str, Any] = {
     "connect_timeout": float,
     "read_timeout": float,
@@ -97,7 +97,7 @@ def _add_settings_flags(parser: argparse.ArgumentParser, groups: Sequence[str] =
                 group.add_argument(
                     setting.flag, dest=setting.name, action="append", metavar="'NAME: VALUE'", help=help_text
                 )
-            elif isinstance(default, tuple) or setting.name in _NAME_LISTS:
+            elif setting.name in LIST_SETTINGS:
                 group.add_argument(setting.flag, dest=setting.name, action="append", metavar="A,B", help=help_text)
             else:
                 group.add_argument(
@@ -114,16 +114,10 @@ def _settings_from(ns: argparse.Namespace) -> Settings:
     headers = overrides.get("extra_headers")
     if headers:
         overrides["extra_headers"] = dict(parse_header_flag(h) for h in headers)
-    for name in (*_NAME_LISTS, "allowed_hosts", "allowed_origins"):
+    for name in LIST_SETTINGS:
         given = overrides.get(name)
         if given is not None:
             overrides[name] = tuple(item for text in given for item in split_list(text))
-    level = overrides.get("log_level")
-    if isinstance(level, str):
-        overrides["log_level"] = level.upper()
-    log_format = overrides.get("log_format")
-    if isinstance(log_format, str):
-        overrides["log_format"] = log_format.lower()
     return load_settings(overrides)
 
 

@@ -47,6 +47,7 @@ from mix_mcp.endpoints import (
     Endpoint,
 )
 from mix_mcp.errors import (
+    ErrorHints,
     MixAPIError,
     MixMCPError,
     MixResponseError,
@@ -184,6 +185,10 @@ class MixClient:
         if status is not None and not 200 <= status < 300:
             problem = f"HTTP {status} from its health check"
         return HealthProbe(problem is None, latency_ms, status, problem)
+
+    def advise(self, error: MixMCPError, hints: ErrorHints) -> str:
+        """``error`` as the agent reads it, with every configured secret masked: the one way out for error text."""
+        return self.redactor.text(error.describe(hints))
 
     def path_for(self, endpoint: Endpoint, session_id: str | None = None) -> str:
         if endpoint.takes_id:

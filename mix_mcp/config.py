@@ -289,6 +289,8 @@ SETTINGS: Final = (
 )
 SETTING_GROUPS: Final = {"mix": "Mix connection", "serve": "MCP server"}
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
+#: Settings that take a comma-separated list (a tuple of names), from a flag or the environment alike.
+LIST_SETTINGS: Final = frozenset(f.name for f in fields(Settings) if str(f.type).startswith("tuple"))
 
 
 def describe_setting(name: str) -> str:
@@ -391,7 +393,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         kind = kinds[setting.name]
         if setting.name == "extra_headers":
             values[setting.name] = _parse_headers_env(raw)
-        elif kind.startswith("tuple"):
+        elif setting.name in LIST_SETTINGS:
             values[setting.name] = split_list(raw)
         elif kind == "bool":
             values[setting.name] = _parse_bool(setting.name, raw)
@@ -399,13 +401,19 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
             values[setting.name] = _parse_number(setting.name, raw, int)
         elif kind == "float":
             values[setting.name] = _parse_number(setting.name, raw, float)
-        elif setting.name == "log_level":
-            values[setting.name] = raw.strip().upper()
-        elif setting.name in ("log_format", "transport"):
-            values[setting.name] = raw.strip().lower()
         else:
             values[setting.name] = raw.strip()
     return values
+
+
+def _normalized(name: str, value: Any) -> Any:
+    """One spelling whatever the source: log levels upper case, formats and transports lower case."""
+    if isinstance(value, str):
+        if name == "log_level":
+            return value.upper()
+        if name in ("log_format", "transport"):
+            return value.lower()
+    return value
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -418,7 +426,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
             values[key] = {**values.get(key, {}), **value}
         else:
             values[key] = value
-    return Settings(**values)
+    return Settings(**{key: _normalized(key, value) for key, value in values.items()})
 
 
 def env_value(settings: Settings, name: str) -> str:

@@ -181,7 +181,7 @@ async def read(
         # A missing session is a bad URI (the spec's resource-not-found); anything else is Mix failing.
         missing = isinstance(exc, MixAPIError) and exc.status == 404
         code = types.INVALID_PARAMS if missing else types.INTERNAL_ERROR
-        message = f"Cannot read {uri}: {exc.describe(RESOURCE_HINTS)}"
+        message = f"Cannot read {uri}: {client.advise(exc, RESOURCE_HINTS)}"
         raise MCPError(code=code, message=message, data={"uri": uri}) from None
     content = types.TextResourceContents(uri=uri, mime_type=resource.mime_type, text=shaped.render_text())
     return types.ReadResourceResult(contents=[content])

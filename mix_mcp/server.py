@@ -186,7 +186,7 @@ async def _execute(
         return _error_result(exc.describe(op.hints)), "refused", type(exc).__name__
     except MixMCPError as exc:
         outcome = "invalid" if isinstance(exc, ArgumentsError) else "error"
-        return _error_result(client.redactor.text(exc.describe(op.hints))), outcome, type(exc).__name__
+        return _error_result(client.advise(exc, op.hints)), outcome, type(exc).__name__
     except Exception as exc:
         logger.exception("internal error in %s", op.name)
         return (

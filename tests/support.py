@@ -26,6 +26,17 @@ from mcp.client.stdio import stdio_client
 READY_LINE = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 SERVING_LINE = re.compile(r"serving MCP over .+? at (http://127\.0\.0\.1:\d+/\S*) ")
 PROTOCOL_MODES = ["legacy", "auto"]
+#: The eight tools, in the order the server lists them (spelled out, so a test notices a change to the table).
+ALL_TOOLS = [
+    "list_sessions",
+    "create_session",
+    "get_session",
+    "delete_session",
+    "update_session_callbacks",
+    "export_session",
+    "fork_session",
+    "rewind_session",
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 

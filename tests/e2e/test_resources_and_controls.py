@@ -22,18 +22,8 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mix_mcp.confirmation import CONFIRM_KEY
 from mix_mcp.emulator import DEMO_SESSION_ID
-from tests.support import PROTOCOL_MODES, clean_env, stdio_client_for, text_of
+from tests.support import ALL_TOOLS, PROTOCOL_MODES, clean_env, stdio_client_for, text_of
 
-ALL_TOOLS = [
-    "list_sessions",
-    "create_session",
-    "get_session",
-    "delete_session",
-    "update_session_callbacks",
-    "export_session",
-    "fork_session",
-    "rewind_session",
-]
 SESSION_TEMPLATE = "mix://sessions/{session_id}"
 TRANSCRIPT_TEMPLATE = "mix://sessions/{session_id}/transcript"
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.workflow import run_full_workflow
-from tests.support import PROTOCOL_MODES, free_port, running_emulator, stdio_client_for, text_of
+from tests.support import ALL_TOOLS, PROTOCOL_MODES, free_port, running_emulator, stdio_client_for, text_of
 
 ID_TOOLS: dict[str, dict[str, Any]] = {
     "get_session": {},
@@ -29,16 +29,7 @@ async def test_tools_are_listed_with_schemas_and_annotations(emulator_url: str, 
     async with stdio_client_for("--base-url", emulator_url, mode=mode) as client:
         tools = (await client.list_tools()).tools
         assert client.server_info is None or client.server_info.name == "mix-mcp"
-    assert [t.name for t in tools] == [
-        "list_sessions",
-        "create_session",
-        "get_session",
-        "delete_session",
-        "update_session_callbacks",
-        "export_session",
-        "fork_session",
-        "rewind_session",
-    ]
+    assert [t.name for t in tools] == ALL_TOOLS
     for tool in tools:
         assert tool.title and tool.description
         assert tool.input_schema["type"] == "object"

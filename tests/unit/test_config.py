@@ -113,3 +113,16 @@ def test_default_endpoint_paths() -> None:
 def test_bad_serving_settings_name_the_flag_and_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_settings(environ=env)
+
+
+def test_flags_and_environment_are_spelled_alike() -> None:
+    from_flags = load_settings({"log_level": "info", "log_format": "JSON", "tools": ("get_session",)}, environ={})
+    from_env = load_settings(
+        environ={"MIX_MCP_LOG_LEVEL": "info", "MIX_MCP_LOG_FORMAT": "JSON", "MIX_MCP_TOOLS": "get_session"}
+    )
+    assert (from_flags.log_level, from_flags.log_format, from_flags.tools) == ("INFO", "json", ("get_session",))
+    assert (from_env.log_level, from_env.log_format, from_env.tools) == (
+        from_flags.log_level,
+        from_flags.log_format,
+        from_flags.tools,
+    )
