@@ -19,11 +19,11 @@ from typing import Any
 import mcp_types as types
 from mcp_types import methods
 
-from mix_mcp.client import MixClient
 from mix_mcp.config import Settings
 from mix_mcp.emulator import BackgroundEmulator, seed_large_session
-from mix_mcp.operations import OPERATIONS_BY_NAME
-from mix_mcp.server import run_operation
+from mix_mcp.mix.client import MixClient
+from mix_mcp.serving.server import run_operation
+from mix_mcp.tools.operations import OPERATIONS_BY_NAME
 
 MIB = 2**20
 

@@ -276,9 +276,9 @@ SHAPES: list[dict[str, Any]] = [
 
 def shaping_scaling(small: int) -> list[tuple[str, float, float]]:
     """Time of each shaping option at ``small`` and at 4x as many messages: linear work gives about 4x."""
-    from mix_mcp.arguments import ExportSessionArguments
     from mix_mcp.emulator import SessionStore, seed_large_session
-    from mix_mcp.transcripts import shape_transcript
+    from mix_mcp.tools.arguments import ExportSessionArguments
+    from mix_mcp.tools.transcripts import shape_transcript
 
     rows = []
     timings: dict[int, list[float]] = {}

@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 
 from mix_mcp._version import __version__
 from mix_mcp.config import ConfigError, load_settings
-from mix_mcp.http_security import resolve_auth_token
-from mix_mcp.transports import TRANSPORT_NAMES, build_app, describe_serving, say
+from mix_mcp.serving.http_security import resolve_auth_token
+from mix_mcp.serving.transports import TRANSPORT_NAMES, build_app, describe_serving, say
 
 
 def app_factory() -> Starlette:

@@ -2,7 +2,7 @@
 
 It lets mix-mcp be tried, tested and benchmarked without a Mix installation, and answers the way the
 contract says Mix does: same paths, statuses, bodies and error envelopes. It depends only on the
-contract modules (``mix_mcp.models``, ``mix_mcp.endpoints``), Starlette and uvicorn, never on the
+contract modules (``mix_mcp.mix.models``, ``mix_mcp.mix.endpoints``), Starlette and uvicorn, never on the
 client it is used to test.
 """
 

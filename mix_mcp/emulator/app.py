@@ -1,6 +1,6 @@
 """The emulator's HTTP surface: Mix's eight sessions endpoints as a Starlette app.
 
-Routes come from ``mix_mcp.endpoints`` (the same table the client sends from), so a path or a success
+Routes come from ``mix_mcp.mix.endpoints`` (the same table the client sends from), so a path or a success
 status cannot drift between the two. Every failure, including unknown routes, wrong methods and bugs,
 leaves as Mix's ``{"error": {"code", "message", "type"}}`` envelope.
 """
@@ -23,7 +23,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mix_mcp import endpoints
 from mix_mcp._version import __version__
 from mix_mcp.emulator.store import MessageIndexError, SessionStore, StoreError
 from mix_mcp.emulator.validation import (
@@ -35,6 +34,7 @@ from mix_mcp.emulator.validation import (
     parse_json_object,
     parse_rewind,
 )
+from mix_mcp.mix import endpoints
 
 logger = logging.getLogger(__name__)
 

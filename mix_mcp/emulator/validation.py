@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
-from mix_mcp.models import CALLBACK_TYPES, PROMPT_LIMIT_BYTES, PROMPT_MODES, callback_rule_violations
+from mix_mcp.mix.models import CALLBACK_TYPES, PROMPT_LIMIT_BYTES, PROMPT_MODES, callback_rule_violations
 
 DEFAULT_FORK_TITLE: Final = "Forked Session"
 

@@ -8,7 +8,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from mix_mcp.config import load_settings
-from mix_mcp.transports import create_app
+from mix_mcp.serving.transports import create_app
 
 
 async def home(_request: Request) -> Response:

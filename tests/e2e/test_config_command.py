@@ -16,8 +16,8 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from mix_mcp._version import __version__
-from mix_mcp.operations import OPERATIONS
-from mix_mcp.registration import CLIENTS
+from mix_mcp.cli.registration import CLIENTS
+from mix_mcp.tools.operations import OPERATIONS
 from tests.support import clean_env, run_cli, text_of
 
 

@@ -17,7 +17,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mix_mcp.cli import main
+from mix_mcp.cli.command import main
 from mix_mcp.emulator import BackgroundEmulator
 from tests.support import ServerProcess, running_server
 

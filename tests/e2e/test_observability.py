@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from mix_mcp.config import Settings
 from mix_mcp.emulator import DEMO_SESSION_ID
-from mix_mcp.server import build_server
+from mix_mcp.serving.server import build_server
 from tests.support import Answer, ScriptedUpstream, clean_env, free_port, run_cli, text_of
 from tests.unit.fakes import SESSION
 

@@ -22,7 +22,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from mix_mcp._version import __version__
-from mix_mcp.operations import OPERATIONS
+from mix_mcp.tools.operations import OPERATIONS
 from tests.support import ROOT, clean_env
 
 MCPB = "@anthropic-ai/mcpb@2"
@@ -86,7 +86,7 @@ def test_build_makes_a_clean_sdist_and_a_complete_wheel(dist: Path) -> None:
 
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"LICENSE", "README.md", "pyproject.toml", "PKG-INFO", "mix_mcp/py.typed", "mix_mcp/cli.py"} <= names
+    assert {"LICENSE", "README.md", "pyproject.toml", "PKG-INFO", "mix_mcp/py.typed", "mix_mcp/cli/command.py"} <= names
     unwanted = ("__pycache__", ".pyc", ".db", ".venv", "tests/", ".git")
     assert not [n for n in names if any(part in n for part in unwanted)]
 
@@ -95,7 +95,7 @@ def test_build_makes_a_clean_sdist_and_a_complete_wheel(dist: Path) -> None:
         metadata = Parser().parsestr(archive.read(f"mix_mcp-{__version__}.dist-info/METADATA").decode())
         entry_points = archive.read(f"mix_mcp-{__version__}.dist-info/entry_points.txt").decode()
     licence = f"mix_mcp-{__version__}.dist-info/licenses/LICENSE"
-    assert {"mix_mcp/py.typed", "mix_mcp/emulator/app.py", licence} <= members
+    assert {"mix_mcp/py.typed", "mix_mcp/emulator/app.py", "mix_mcp/tools/schema_catalog.json", licence} <= members
     assert not [m for m in members if m.startswith("tests/")]
     assert "mix-mcp = mix_mcp.cli:main" in entry_points
     assert (metadata["Name"], metadata["Version"], metadata["License-Expression"]) == ("mix-mcp", __version__, "MIT")
@@ -145,7 +145,16 @@ def test_mcpb_pack_bundles_the_package_and_nothing_else(tmp_path: Path) -> None:
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         packed_manifest = json.loads(archive.read("manifest.json"))
-    assert {"manifest.json", "pyproject.toml", "README.md", "LICENSE", "mix_mcp/__main__.py", "mix_mcp/cli.py"} <= names
+    packed = {
+        "manifest.json",
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "mix_mcp/__main__.py",
+        "mix_mcp/cli/command.py",
+        "mix_mcp/tools/schema_catalog.json",
+    }
+    assert packed <= names
     assert packed_manifest["version"] == __version__
     stray = [n for n in names if n.split("/")[0] in {"tests", ".venv", ".git", "examples", "dist", "build"}]
     assert stray == []

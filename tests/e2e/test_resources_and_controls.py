@@ -20,8 +20,8 @@ from mcp.client.session import ClientRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from mix_mcp.confirmation import CONFIRM_KEY
 from mix_mcp.emulator import DEMO_SESSION_ID
+from mix_mcp.tools.confirmation import CONFIRM_KEY
 from tests.support import ALL_TOOLS, PROTOCOL_MODES, clean_env, stdio_client_for, text_of
 
 SESSION_TEMPLATE = "mix://sessions/{session_id}"

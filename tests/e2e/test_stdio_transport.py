@@ -12,7 +12,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from mix_mcp.stdio import _is_pipe
+from mix_mcp.serving.stdio import _is_pipe
 from tests.support import clean_env, text_of
 
 NOISY_SERVER = """
@@ -20,7 +20,7 @@ import os, sys
 import anyio
 import mcp_types as types
 from mcp.server import Server
-from mix_mcp.stdio import serve_stdio
+from mix_mcp.serving.stdio import serve_stdio
 
 async def list_tools(ctx, params):
     return types.ListToolsResult(tools=[types.Tool(name="noisy", input_schema={"type": "object"})])
@@ -71,7 +71,7 @@ async def test_stray_output_goes_to_stderr_not_into_the_protocol(mode: str) -> N
 
 def test_anything_but_pipes_gets_the_sdk_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     """A file or a terminal cannot be watched by the event loop; the SDK's threaded transport serves it."""
-    from mix_mcp import stdio
+    from mix_mcp.serving import stdio
 
     monkeypatch.setattr(stdio, "_is_pipe", lambda fd: False)
     assert getattr(stdio.serve_stdio(), "func", None) is stdio.stdio_server.__wrapped__  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx2
 
-from mix_mcp.models import ErrorResponse, ExportSession, SessionData
+from mix_mcp.mix.models import ErrorResponse, ExportSession, SessionData
 
 
 def assert_error(response: httpx2.Response, status: int, error_type: str, message: str | None = None) -> str:

@@ -7,8 +7,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from mix_mcp import endpoints
 from mix_mcp.emulator import DEMO_SESSION_ID, BackgroundEmulator, SessionStore
+from mix_mcp.mix import endpoints
 
 from ._support import assert_error
 

@@ -7,8 +7,8 @@ import uuid
 import httpx2
 import pytest
 
-from mix_mcp import endpoints
 from mix_mcp.emulator import DEMO_SESSION_ID, EMPTY_SESSION_ID, MIGRATION_SESSION_ID
+from mix_mcp.mix import endpoints
 
 from ._support import assert_error, export_body, message_ids, session_body
 from .conftest import DEMO_MESSAGE_COUNT

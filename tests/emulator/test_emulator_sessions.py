@@ -10,7 +10,6 @@ from typing import Any
 import httpx2
 import pytest
 
-from mix_mcp import endpoints
 from mix_mcp.emulator import (
     CALLBACKS_SESSION_ID,
     DEMO_SESSION_ID,
@@ -22,7 +21,8 @@ from mix_mcp.emulator import (
     SUBAGENT_TOOL_CALL_ID,
     BackgroundEmulator,
 )
-from mix_mcp.models import SessionData
+from mix_mcp.mix import endpoints
+from mix_mcp.mix.models import SessionData
 
 from ._support import assert_error, assert_no_nulls, export_body, session_body
 from .conftest import DEMO_MESSAGE_COUNT

@@ -15,7 +15,7 @@ from mix_mcp.emulator.store import (
     SessionNotFoundError,
     format_timestamp,
 )
-from mix_mcp.models import ExportSession, SessionData
+from mix_mcp.mix.models import ExportSession, SessionData
 
 
 @pytest.fixture

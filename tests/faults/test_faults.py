@@ -22,10 +22,10 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from mix_mcp.client import MixClient
 from mix_mcp.config import Settings
-from mix_mcp.endpoints import LIST_SESSIONS
-from mix_mcp.server import build_server
+from mix_mcp.mix.client import MixClient
+from mix_mcp.mix.endpoints import LIST_SESSIONS
+from mix_mcp.serving.server import build_server
 from tests.faults.conftest import fast_settings
 from tests.faults.upstream import Action, FaultUpstream, Oversized, Reset, Respond, Stall, Truncate
 from tests.support import free_port, text_of

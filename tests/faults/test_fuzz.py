@@ -33,12 +33,12 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from mcp import Client
 
-from mix_mcp.client import MixClient
 from mix_mcp.config import Settings
 from mix_mcp.emulator import SEED_SESSION_IDS, BackgroundEmulator
-from mix_mcp.endpoints import SESSIONS_PREFIX
-from mix_mcp.operations import OPERATIONS, Operation
-from mix_mcp.server import build_server, run_operation
+from mix_mcp.mix.client import MixClient
+from mix_mcp.mix.endpoints import SESSIONS_PREFIX
+from mix_mcp.serving.server import build_server, run_operation
+from mix_mcp.tools.operations import OPERATIONS, Operation
 from tests.faults.upstream import FaultUpstream, Forward, Recorded
 from tests.support import text_of
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx2
 
-from mix_mcp.client import MixClient
 from mix_mcp.config import Settings
+from mix_mcp.mix.client import MixClient
 
 SESSION: dict[str, Any] = {
     "id": "0b7c4a8e-1111-4d6e-9a1f-2c3d4e5f6a7b",

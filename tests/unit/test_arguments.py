@@ -7,8 +7,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from mix_mcp.operations import OPERATIONS_BY_NAME
-from mix_mcp.server import run_operation
+from mix_mcp.serving.server import run_operation
+from mix_mcp.tools.operations import OPERATIONS_BY_NAME
 from tests.unit.fakes import mix_client
 
 BAD: list[tuple[str, dict[str, Any], list[str]]] = [

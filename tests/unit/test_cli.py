@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from mix_mcp._version import __version__
-from mix_mcp.cli import main
-from mix_mcp.operations import OPERATIONS
+from mix_mcp.cli.command import main
+from mix_mcp.tools.operations import OPERATIONS
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,9 +96,9 @@ def test_call_has_no_server_flags(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_stdio_path_does_not_load_the_network_modules() -> None:
     probe = (
-        "import sys, mix_mcp.cli, mix_mcp.server; mix_mcp.cli.build_parser(); "
+        "import sys, mix_mcp.cli, mix_mcp.serving.server; mix_mcp.cli.command.build_parser(); "
         "print(sorted(m for m in sys.modules if m.startswith('mix_mcp.')))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    for module in ("transports", "http_security", "health", "asgi", "emulator"):
+    for module in ("serving.transports", "serving.http_security", "serving.health", "asgi", "emulator"):
         assert f"'mix_mcp.{module}'" not in loaded, module

@@ -9,11 +9,11 @@ from typing import Any
 import httpx2
 import pytest
 
-from mix_mcp.client import RETRYABLE_STATUS, encode_segment, parse_retry_after
-from mix_mcp.endpoints import CREATE_SESSION, DELETE_SESSION, GET_SESSION, LIST_SESSIONS, SESSIONS_PREFIX
-from mix_mcp.errors import ErrorHints, MixAPIError, MixResponseError, MixUnreachableError
-from mix_mcp.operations import OPERATIONS_BY_NAME
-from mix_mcp.server import run_operation
+from mix_mcp.mix.client import RETRYABLE_STATUS, encode_segment, parse_retry_after
+from mix_mcp.mix.endpoints import CREATE_SESSION, DELETE_SESSION, GET_SESSION, LIST_SESSIONS, SESSIONS_PREFIX
+from mix_mcp.mix.errors import ErrorHints, MixAPIError, MixResponseError, MixUnreachableError
+from mix_mcp.serving.server import run_operation
+from mix_mcp.tools.operations import OPERATIONS_BY_NAME
 from tests.unit.fakes import SESSION, envelope, mix_client
 
 HOSTILE_IDS = ["a/b", "../x", "x/../../etc", "%2F", "a?b=c", "a#frag", "sp ace", "ünï", "\u202e", "a%2e%2e", "..."]

@@ -10,10 +10,10 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from mix_mcp.config import ConfigError, Settings, load_settings
-from mix_mcp.confirmation import can_elicit
-from mix_mcp.models import SessionData
-from mix_mcp.operations import OPERATIONS, OPERATIONS_BY_NAME, select_operations
-from mix_mcp.resources import MAX_COMPLETIONS, RESOURCES, complete_session_id, match_sessions, resolve
+from mix_mcp.mix.models import SessionData
+from mix_mcp.tools.confirmation import can_elicit
+from mix_mcp.tools.operations import OPERATIONS, OPERATIONS_BY_NAME, select_operations
+from mix_mcp.tools.resources import MAX_COMPLETIONS, RESOURCES, complete_session_id, match_sessions, resolve
 from tests.unit.fakes import SESSION, mix_client
 
 FORM = types.FormElicitationCapability()
@@ -117,7 +117,7 @@ async def test_the_read_loop_reports_progress_only_when_asked(declared: bool) ->
     async def progress(received: int, total: int | None) -> None:
         reports.append((received, total))
 
-    from mix_mcp.endpoints import LIST_SESSIONS
+    from mix_mcp.mix.endpoints import LIST_SESSIONS
 
     async with mix_client(handler) as client:
         quiet = await client.send(LIST_SESSIONS, idempotent=True)

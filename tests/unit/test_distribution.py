@@ -12,9 +12,9 @@ import tomllib
 from typing import Any
 
 from mix_mcp._version import __version__
-from mix_mcp.cli import build_parser
+from mix_mcp.cli.command import build_parser
 from mix_mcp.config import DEFAULT_BASE_URL, SETTINGS, settings_from_env
-from mix_mcp.operations import OPERATIONS
+from mix_mcp.tools.operations import OPERATIONS
 from tests.support import ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

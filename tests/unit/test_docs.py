@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mix_mcp.snapshots import render_retry_table, render_settings_table
+from mix_mcp.tools.snapshots import render_retry_table, render_settings_table
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from mix_mcp.config import ConfigError, Settings
-from mix_mcp.http_security import (
+from mix_mcp.listening import is_loopback
+from mix_mcp.serving.http_security import (
     LOOPBACK_HOSTS,
     LOOPBACK_ORIGINS,
     AccessPolicy,
@@ -17,8 +18,7 @@ from mix_mcp.http_security import (
     resolve_auth_token,
     transport_security,
 )
-from mix_mcp.listening import is_loopback
-from mix_mcp.transports import messages_path
+from mix_mcp.serving.transports import messages_path
 
 TOKEN = "0123456789abcdef-token"
 

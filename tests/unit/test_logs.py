@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mix_mcp.logs import KeyValueFormatter, configure_logging, kv, log_event
-from mix_mcp.redaction import Redactor
+from mix_mcp.observe.logs import KeyValueFormatter, configure_logging, kv, log_event
+from mix_mcp.observe.redaction import Redactor
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from mix_mcp.logs import JsonFormatter, log_event
-from mix_mcp.telemetry import setup_tracing, tracing_requested
+from mix_mcp.observe.logs import JsonFormatter, log_event
+from mix_mcp.observe.telemetry import setup_tracing, tracing_requested
 
 
 def _record(message: str, **fields: object) -> logging.LogRecord:
@@ -70,7 +70,7 @@ def test_nothing_is_installed_when_export_is_not_requested() -> None:
 def test_no_span_is_started_until_a_tracer_provider_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     from opentelemetry import trace
 
-    from mix_mcp import telemetry
+    from mix_mcp.observe import telemetry
 
     class Refusing:
         def start_as_current_span(self, *args: object, **kwargs: object) -> object:

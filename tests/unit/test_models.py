@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mix_mcp.models import CallbackInput, ExportSession, SessionData, callback_rule_violations
+from mix_mcp.mix.models import CallbackInput, ExportSession, SessionData, callback_rule_violations
 from tests.unit.fakes import NEWER_SESSION, SESSION, TRANSCRIPT
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from mix_mcp.config import Settings
-from mix_mcp.redaction import MASK, Redactor, secrets_of
+from mix_mcp.observe.redaction import MASK, Redactor, secrets_of
 
 KEY = "sk-live-9f8e7d6c5b4a3210"
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from mix_mcp.cli import main
+from mix_mcp.cli.command import main
+from mix_mcp.cli.registration import default_config_path, launch_command, launch_for
 from mix_mcp.config import Settings, load_settings, settings_from_env
-from mix_mcp.registration import default_config_path, launch_command, launch_for
 
 OTHER_SERVERS: dict[str, Any] = {"github": {"command": "gh-mcp", "args": [], "env": {"TOKEN": "x"}}}
 

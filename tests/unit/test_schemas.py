@@ -9,10 +9,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mix_mcp.arguments import ExportSessionArguments
-from mix_mcp.operations import OPERATIONS
-from mix_mcp.snapshots import check_snapshots, render_table
-from mix_mcp.transcripts import shape_transcript
+from mix_mcp.tools.arguments import ExportSessionArguments
+from mix_mcp.tools.operations import OPERATIONS
+from mix_mcp.tools.snapshots import check_snapshots, render_table
+from mix_mcp.tools.transcripts import shape_transcript
 from tests.unit.fakes import NEWER_SESSION, SESSION, TRANSCRIPT
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mix_mcp.arguments import ExportSessionArguments
-from mix_mcp.errors import ErrorHints
-from mix_mcp.operations import OPERATIONS_BY_NAME
-from mix_mcp.rendering import Shaped
-from mix_mcp.transcripts import UnknownMessageError, shape_transcript
+from mix_mcp.mix.errors import ErrorHints
+from mix_mcp.tools.arguments import ExportSessionArguments
+from mix_mcp.tools.operations import OPERATIONS_BY_NAME
+from mix_mcp.tools.rendering import Shaped
+from mix_mcp.tools.transcripts import UnknownMessageError, shape_transcript
 
 EXPORT_SCHEMA = OPERATIONS_BY_NAME["export_session"].output_schema
 ROLES = ("user", "assistant", "tool")

@@ -25,16 +25,16 @@ from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
-from mix_mcp import resources
 from mix_mcp._version import __version__
-from mix_mcp.arguments import ToolArguments
-from mix_mcp.client import CallStats, MixClient, ProgressFn
 from mix_mcp.config import Settings
-from mix_mcp.confirmation import ConfirmationRefused, confirm
-from mix_mcp.errors import ArgumentsError, ErrorHints, MixMCPError
-from mix_mcp.logs import log_event
-from mix_mcp.operations import OPERATIONS_BY_NAME, Operation, select_operations
-from mix_mcp.telemetry import tool_call_span
+from mix_mcp.mix.client import CallStats, MixClient, ProgressFn
+from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixMCPError
+from mix_mcp.observe.logs import log_event
+from mix_mcp.observe.telemetry import tool_call_span
+from mix_mcp.tools import resources
+from mix_mcp.tools.arguments import ToolArguments
+from mix_mcp.tools.confirmation import ConfirmationRefused, confirm
+from mix_mcp.tools.operations import OPERATIONS_BY_NAME, Operation, select_operations
 
 logger = logging.getLogger("mix_mcp.server")
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
-from mix_mcp.redaction import Redactor
+from mix_mcp.observe.redaction import Redactor
 
 _BARE: Final = re.compile(r"^[A-Za-z0-9_.:/%+@-]+$")
 #: Libraries whose chatter is quieter than ours: httpx2 logs full URLs (with any user:password) at INFO

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from mix_mcp.config import SETTINGS, Settings
-from mix_mcp.operations import OPERATIONS, Operation
-from mix_mcp.schemas import CATALOG_PATH
+from mix_mcp.tools.operations import OPERATIONS, Operation
+from mix_mcp.tools.schemas import CATALOG_PATH
 
 
 def tool_document(op: Operation) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mix_mcp._version import __version__
-from mix_mcp.client import HealthProbe
 from mix_mcp.config import HEALTH_PATH, READY_PATH
+from mix_mcp.mix.client import HealthProbe
 
 _NO_STORE: Final = {"Cache-Control": "no-store"}
 

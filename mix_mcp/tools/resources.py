@@ -23,10 +23,10 @@ from urllib.parse import unquote
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from mix_mcp.client import MixClient, ProgressFn
-from mix_mcp.errors import ArgumentsError, ErrorHints, MixAPIError, MixMCPError
-from mix_mcp.models import SessionData
-from mix_mcp.operations import Operation
+from mix_mcp.mix.client import MixClient, ProgressFn
+from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixAPIError, MixMCPError
+from mix_mcp.mix.models import SessionData
+from mix_mcp.tools.operations import Operation
 
 logger = logging.getLogger("mix_mcp.resources")
 

@@ -21,10 +21,10 @@ from typing import Any, Final
 
 from pydantic import BaseModel, Field
 
-from mix_mcp.arguments import ExportSessionArguments, ToolArguments
-from mix_mcp.errors import ErrorHints, MixMCPError
-from mix_mcp.models import ExportMessage, ExportSummary
-from mix_mcp.rendering import Shaped, compact_json
+from mix_mcp.mix.errors import ErrorHints, MixMCPError
+from mix_mcp.mix.models import ExportMessage, ExportSummary
+from mix_mcp.tools.arguments import ExportSessionArguments, ToolArguments
+from mix_mcp.tools.rendering import Shaped, compact_json
 
 _BACKTICKS: Final = re.compile(r"`{3,}")
 

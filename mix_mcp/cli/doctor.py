@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 import httpx2
 
 from mix_mcp._version import __version__
-from mix_mcp.client import SESSION_LIST, CallStats, MixClient
 from mix_mcp.config import DEFAULT_BASE_URL, Settings, describe_setting
-from mix_mcp.endpoints import LIST_SESSIONS
-from mix_mcp.errors import MixAPIError, MixMCPError, MixResponseError, MixTimeoutError, MixUnreachableError
-from mix_mcp.models import SessionData
+from mix_mcp.mix.client import SESSION_LIST, CallStats, MixClient
+from mix_mcp.mix.endpoints import LIST_SESSIONS
+from mix_mcp.mix.errors import MixAPIError, MixMCPError, MixResponseError, MixTimeoutError, MixUnreachableError
+from mix_mcp.mix.models import SessionData
 
 Status = Literal["ok", "warn", "fail", "info"]
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from mix_mcp.models import PROMPT_LIMIT_BYTES, PROMPT_MAX_LENGTH, CallbackInput, PromptMode, reject_null
+from mix_mcp.mix.models import PROMPT_LIMIT_BYTES, PROMPT_MAX_LENGTH, CallbackInput, PromptMode, reject_null
 
 MAX_ID_LENGTH: Final = 256
 MAX_TITLE_LENGTH: Final = 1024

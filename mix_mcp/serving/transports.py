@@ -33,12 +33,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mix_mcp._version import __version__
-from mix_mcp.client import HealthProbe, MixClient
 from mix_mcp.config import HEALTH_PATH, READY_PATH, ConfigError, Settings, describe_setting
-from mix_mcp.health import health_routes
-from mix_mcp.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
 from mix_mcp.listening import bind_socket, socket_url
-from mix_mcp.server import InFlight, ServerState, build_server
+from mix_mcp.mix.client import HealthProbe, MixClient
+from mix_mcp.serving.health import health_routes
+from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
+from mix_mcp.serving.server import InFlight, ServerState, build_server
 
 TRANSPORT_NAMES: Final = {"http": "Streamable HTTP", "sse": "SSE"}
 #: Once nothing is in flight, wait this long before ending streams, so a result just computed is delivered.

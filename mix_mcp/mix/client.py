@@ -34,7 +34,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from mix_mcp._version import __version__
 from mix_mcp.config import Settings
-from mix_mcp.endpoints import (
+from mix_mcp.mix.endpoints import (
     CREATE_SESSION,
     DELETE_SESSION,
     EXPORT_SESSION,
@@ -46,7 +46,7 @@ from mix_mcp.endpoints import (
     UPDATE_SESSION_CALLBACKS,
     Endpoint,
 )
-from mix_mcp.errors import (
+from mix_mcp.mix.errors import (
     ErrorHints,
     MixAPIError,
     MixMCPError,
@@ -56,10 +56,10 @@ from mix_mcp.errors import (
     TruncatedAnswerError,
     body_snippet,
 )
-from mix_mcp.logs import log_event
-from mix_mcp.models import CallbackInput, ErrorResponse, ExportSession, SessionData
-from mix_mcp.redaction import Redactor
-from mix_mcp.telemetry import http_attempt_span
+from mix_mcp.mix.models import CallbackInput, ErrorResponse, ExportSession, SessionData
+from mix_mcp.observe.logs import log_event
+from mix_mcp.observe.redaction import Redactor
+from mix_mcp.observe.telemetry import http_attempt_span
 
 logger = logging.getLogger("mix_mcp.client")
 

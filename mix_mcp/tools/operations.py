@@ -13,19 +13,9 @@ from typing import Any, Final
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from mix_mcp.arguments import (
-    CreateSessionArguments,
-    ExportSessionArguments,
-    ForkSessionArguments,
-    ListSessionsArguments,
-    RewindSessionArguments,
-    SessionArguments,
-    ToolArguments,
-    UpdateSessionCallbacksArguments,
-)
-from mix_mcp.client import SESSION, SESSION_LIST, TRANSCRIPT, CallStats, MixClient, ProgressFn
 from mix_mcp.config import ConfigError, Settings, describe_setting
-from mix_mcp.endpoints import (
+from mix_mcp.mix.client import SESSION, SESSION_LIST, TRANSCRIPT, CallStats, MixClient, ProgressFn
+from mix_mcp.mix.endpoints import (
     CREATE_SESSION,
     DELETE_SESSION,
     EXPORT_SESSION,
@@ -36,11 +26,21 @@ from mix_mcp.endpoints import (
     UPDATE_SESSION_CALLBACKS,
     Endpoint,
 )
-from mix_mcp.errors import ArgumentsError, ErrorHints
-from mix_mcp.models import SessionData
-from mix_mcp.rendering import Shaped
-from mix_mcp.schemas import catalogued, input_schema, output_schema
-from mix_mcp.transcripts import TranscriptExport, shape_transcript
+from mix_mcp.mix.errors import ArgumentsError, ErrorHints
+from mix_mcp.mix.models import SessionData
+from mix_mcp.tools.arguments import (
+    CreateSessionArguments,
+    ExportSessionArguments,
+    ForkSessionArguments,
+    ListSessionsArguments,
+    RewindSessionArguments,
+    SessionArguments,
+    ToolArguments,
+    UpdateSessionCallbacksArguments,
+)
+from mix_mcp.tools.rendering import Shaped
+from mix_mcp.tools.schemas import catalogued, input_schema, output_schema
+from mix_mcp.tools.transcripts import TranscriptExport, shape_transcript
 
 
 class SessionList(BaseModel):

@@ -26,10 +26,10 @@ from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from mix_mcp.arguments import ToolArguments
-from mix_mcp.client import MixClient
-from mix_mcp.errors import ErrorHints, MixMCPError
-from mix_mcp.operations import Operation
+from mix_mcp.mix.client import MixClient
+from mix_mcp.mix.errors import ErrorHints, MixMCPError
+from mix_mcp.tools.arguments import ToolArguments
+from mix_mcp.tools.operations import Operation
 
 logger = logging.getLogger("mix_mcp.confirmation")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mix_mcp._version import __version__
+from mix_mcp.cli.registration import CLIENTS, DEFAULT_NAME
 from mix_mcp.config import (
     DEFAULT_BASE_URL,
     LIST_SETTINGS,
@@ -27,12 +28,11 @@ from mix_mcp.config import (
     parse_header_flag,
     split_list,
 )
-from mix_mcp.registration import CLIENTS, DEFAULT_NAME
 
 if TYPE_CHECKING:
     from mcp.server import Server
 
-    from mix_mcp.server import ServerState
+    from mix_mcp.serving.server import ServerState
 
 _TYPES: dict[str, Any] = {
     "connect_timeout": float,
@@ -122,8 +122,8 @@ def _settings_from(ns: argparse.Namespace) -> Settings:
 
 
 def _configure_logging(settings: Settings) -> None:
-    from mix_mcp.logs import configure_logging
-    from mix_mcp.redaction import Redactor
+    from mix_mcp.observe.logs import configure_logging
+    from mix_mcp.observe.redaction import Redactor
 
     configure_logging(settings.log_level, settings.log_format, Redactor.from_settings(settings))
 
@@ -141,18 +141,18 @@ def _mix_target(settings: Settings) -> Iterator[Settings]:
 
 
 def _build(settings: Settings) -> Server[ServerState]:
-    from mix_mcp.server import build_server
+    from mix_mcp.serving.server import build_server
 
     return build_server(settings)
 
 
 def cmd_serve(ns: argparse.Namespace) -> int:
-    from mix_mcp.telemetry import tracing_from_env
+    from mix_mcp.observe.telemetry import tracing_from_env
 
     settings = _settings_from(ns)
     _configure_logging(settings)
     if settings.transport != "stdio":
-        from mix_mcp.transports import serve_network
+        from mix_mcp.serving.transports import serve_network
 
         with tracing_from_env():
             return serve_network(settings)
@@ -169,7 +169,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         )
 
         async def run() -> None:
-            from mix_mcp.stdio import serve_stdio
+            from mix_mcp.serving.stdio import serve_stdio
 
             async with serve_stdio() as (read_stream, write_stream):
                 await server.run(read_stream, write_stream, server.create_initialization_options())
@@ -191,7 +191,7 @@ def cmd_call(ns: argparse.Namespace) -> int:
     if not isinstance(arguments, dict):
         print('ARGS must be a JSON object, e.g. \'{"session_id": "..."}\'.', file=sys.stderr)
         return 2
-    from mix_mcp.telemetry import tracing_from_env
+    from mix_mcp.observe.telemetry import tracing_from_env
 
     settings = _settings_from(ns)
     _configure_logging(settings)
@@ -212,7 +212,7 @@ def cmd_call(ns: argparse.Namespace) -> int:
 
 
 def cmd_tools(ns: argparse.Namespace) -> int:
-    from mix_mcp.snapshots import check_snapshots, render_table, tool_documents, write_snapshots
+    from mix_mcp.tools.snapshots import check_snapshots, render_table, tool_documents, write_snapshots
 
     if ns.write:
         written = write_snapshots(Path(ns.write))
@@ -237,7 +237,7 @@ def cmd_tools(ns: argparse.Namespace) -> int:
 def cmd_doctor(ns: argparse.Namespace) -> int:
     import anyio
 
-    from mix_mcp.doctor import Check, Report, diagnose, render_text
+    from mix_mcp.cli.doctor import Check, Report, diagnose, render_text
 
     try:
         settings = _settings_from(ns)
@@ -253,7 +253,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
 
 
 def cmd_config(ns: argparse.Namespace) -> int:
-    from mix_mcp import registration
+    from mix_mcp.cli import registration
 
     settings = _settings_from(ns)
     client: registration.Client = ns.client

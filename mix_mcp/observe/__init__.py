@@ -1,0 +1,1 @@
+"""Logs, redaction of secrets and OpenTelemetry spans: used by every layer above, using none of them."""
