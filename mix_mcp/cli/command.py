@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mix_mcp._version import __version__
+from mix_mcp.cli.help_sections import grouped_for_help
 from mix_mcp.cli.registration import CLIENTS, DEFAULT_NAME
 from mix_mcp.config import (
     DEFAULT_BASE_URL,
     LIST_SETTINGS,
-    SETTING_GROUPS,
     SETTINGS,
     TRANSPORTS,
     ConfigError,
@@ -83,11 +83,9 @@ CONFIG_EXAMPLES = """examples:
 
 def _add_settings_flags(parser: argparse.ArgumentParser, groups: Sequence[str] = ("mix",)) -> None:
     defaults = Settings()
-    for group_name in groups:
-        group = parser.add_argument_group(
-            f"{SETTING_GROUPS[group_name]} (each flag overrides its environment variable)"
-        )
-        for setting in (s for s in SETTINGS if s.group == group_name):
+    for section, members in grouped_for_help(s for s in SETTINGS if s.group in groups):
+        group = parser.add_argument_group(section.title, section.description)
+        for setting in members:
             default = getattr(defaults, setting.name)
             shown = "unset" if default in (None, {}, ()) else default
             help_text = f"{setting.help} [env {setting.env}; default {shown}]"
