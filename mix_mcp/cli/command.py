@@ -59,11 +59,16 @@ SERVE_EXAMPLES = """examples:
 """
 CALL_EXAMPLES = """examples:
   mix-mcp call list_sessions --emulator
-  mix-mcp call get_session '{"session_id": "..."}'
+  mix-mcp call get_session session_id=3f1c9a52-7b2e-4d8a-9c61-0e5b7a2d4f10 --emulator
+  mix-mcp call export_session session_id=... format=markdown limit=5
   mix-mcp call fork_session '{"session_id": "...", "message_index": 3}' --base-url http://localhost:8088
+  mix-mcp call create_session title=Demo --emulator --db demo.db   # the emulator's state kept in demo.db
+
+`mix-mcp tools TOOL` lists a tool's arguments and their types.
 """
 TOOLS_EXAMPLES = """examples:
   mix-mcp tools                        # a table of the tools
+  mix-mcp tools export_session         # one tool: its description and arguments
   mix-mcp tools --json                 # the full tools/list definitions
   mix-mcp tools --write tool_schemas/  # regenerate the schema snapshots
   mix-mcp tools --check tool_schemas/  # fail when the snapshots drift from the code
@@ -127,14 +132,14 @@ def _configure_logging(settings: Settings) -> None:
 
 
 @contextmanager
-def _mix_target(settings: Settings) -> Iterator[Settings]:
-    """Yield the settings to serve with, starting the in-process emulator when asked for."""
+def _mix_target(settings: Settings, db: str | None = None) -> Iterator[Settings]:
+    """Yield the settings to serve with, starting the in-process emulator (state in ``db``) when asked for."""
     if not settings.use_emulator:
         yield settings
         return
     from mix_mcp.emulator import BackgroundEmulator
 
-    with BackgroundEmulator() as emulator:
+    with BackgroundEmulator(db=db or ":memory:") as emulator:
         yield settings.with_overrides(base_url=emulator.url)
 
 
@@ -181,18 +186,23 @@ def cmd_call(ns: argparse.Namespace) -> int:
     import anyio
     from mcp import Client
 
+    from mix_mcp.cli import call_input
+
     try:
-        arguments = json.loads(ns.arguments)
-    except json.JSONDecodeError as exc:
-        print(f"ARGS is not valid JSON ({exc.msg} at position {exc.pos}); pass an object like '{{}}'.", file=sys.stderr)
-        return 2
-    if not isinstance(arguments, dict):
-        print('ARGS must be a JSON object, e.g. \'{"session_id": "..."}\'.', file=sys.stderr)
+        operation = call_input.find_operation(ns.tool)
+        arguments = call_input.parse_call_arguments(operation, ns.arguments)
+    except call_input.CallInputError as exc:
+        print(f"mix-mcp call: {exc}", file=sys.stderr)
         return 2
     from mix_mcp.observe.telemetry import tracing_from_env
 
     settings = _settings_from(ns)
     _configure_logging(settings)
+    if settings.use_emulator and ns.db is None:
+        print(
+            "note: --emulator's state lasts this one call; add --db PATH to keep its sessions between calls",
+            file=sys.stderr,
+        )
 
     async def call(server: Server[ServerState]) -> tuple[bool, Any, str]:
         async with Client(server) as client:
@@ -200,12 +210,17 @@ def cmd_call(ns: argparse.Namespace) -> int:
         text = "\n".join(getattr(block, "text", "") for block in result.content)
         return result.is_error, result.structured_content, text
 
-    with _mix_target(settings) as effective, tracing_from_env():
+    with _mix_target(settings, ns.db) as effective, tracing_from_env():
         is_error, structured, text = anyio.run(call, _build(effective))
     if is_error:
         print(text, file=sys.stderr)
+        if text.startswith(f"Invalid arguments for {operation.name}"):
+            print(
+                f"{call_input.arguments_help(operation)}\n(`mix-mcp tools {operation.name}` shows them)",
+                file=sys.stderr,
+            )
         return 1
-    print(json.dumps(structured, indent=2, ensure_ascii=False))
+    print(call_input.printable_result(structured, text))
     return 0
 
 
@@ -224,6 +239,21 @@ def cmd_tools(ns: argparse.Namespace) -> int:
             print(f"run `mix-mcp tools --write {ns.check}` and review the diff", file=sys.stderr)
             return 1
         print(f"{ns.check} matches the code", file=sys.stderr)
+        return 0
+    if ns.tool is not None:
+        from mix_mcp.cli import call_input
+
+        try:
+            operation = call_input.find_operation(ns.tool)
+        except call_input.CallInputError as exc:
+            print(f"mix-mcp tools: {exc}", file=sys.stderr)
+            return 2
+        if ns.json:
+            print(json.dumps(next(d for d in tool_documents() if d["name"] == operation.name), indent=2))
+            return 0
+        print(
+            f"{operation.name}: {operation.title}\n\n{operation.description}\n\n{call_input.arguments_help(operation)}"
+        )
         return 0
     if ns.json:
         print(json.dumps(tool_documents(), indent=2, ensure_ascii=False))
@@ -317,7 +347,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     call.add_argument("tool", help="tool name, e.g. list_sessions")
-    call.add_argument("arguments", nargs="?", default="{}", metavar="ARGS", help="tool arguments as a JSON object")
+    call.add_argument(
+        "arguments",
+        nargs="*",
+        metavar="ARGS",
+        help="tool arguments: key=value pairs, typed from the tool's schema, or one JSON object",
+    )
+    call.add_argument(
+        "--db",
+        metavar="PATH",
+        help="with --emulator: keep the emulator's sessions in this SQLite file between calls (default: in memory)",
+    )
     _add_settings_flags(call)
     call.set_defaults(handler=cmd_call)
 
@@ -328,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=TOOLS_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    tools.add_argument("tool", nargs="?", help="one tool: print its description and arguments")
     mode = tools.add_mutually_exclusive_group()
     mode.add_argument("--json", action="store_true", help="print the full definitions as JSON")
     mode.add_argument("--write", metavar="DIR", help="write one JSON file per tool into DIR")
