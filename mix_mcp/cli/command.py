@@ -198,7 +198,7 @@ def cmd_call(ns: argparse.Namespace) -> int:
 
     settings = _settings_from(ns)
     _configure_logging(settings)
-    if settings.use_emulator and ns.db is None:
+    if settings.use_emulator and ns.db is None and not operation.read_only:
         print(
             "note: --emulator's state lasts this one call; add --db PATH to keep its sessions between calls",
             file=sys.stderr,

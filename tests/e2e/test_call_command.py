@@ -88,3 +88,4 @@ def test_emulator_says_its_state_lasts_one_call_and_db_keeps_it(tmp_path: Path) 
     assert session_id in [s["id"] for s in json.loads(listed.stdout)["sessions"]]
     fresh = run_cli("call", "list_sessions", "--emulator")
     assert session_id not in fresh.stdout
+    assert "--db PATH" not in fresh.stderr  # a read-only call loses nothing
