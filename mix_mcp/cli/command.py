@@ -47,6 +47,10 @@ _TYPES: dict[str, Any] = {
 }
 _CHOICES: dict[str, tuple[str, ...]] = {"transport": TRANSPORTS}
 
+TOP_EXAMPLES = """try it (no Mix needed: the built-in emulator stands in for it):
+  mix-mcp call list_sessions --emulator          # one tool, from the shell
+  mix-mcp config claude-desktop --emulator       # the block that registers mix-mcp with your assistant
+"""
 SERVE_EXAMPLES = """examples:
   mix-mcp serve --emulator                       # try it: stdio server on the built-in Mix emulator
   mix-mcp serve                                  # stdio server for Mix at http://localhost:8088
@@ -291,6 +295,13 @@ def cmd_config(ns: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         return 0
     path = Path(ns.config_path) if ns.config_path else registration.default_config_path(client)
+    if ns.config_path and not path.parent.is_dir() and not ns.create_dirs:
+        print(
+            f"mix-mcp: nothing written: the folder {path.parent} does not exist (a typo in --config-path?); "
+            "correct the path, or add --create-dirs to create the folder",
+            file=sys.stderr,
+        )
+        return 1
     try:
         result = registration.write_registration(client, settings, path, ns.name)
     except (registration.RegistrationError, OSError) as exc:
@@ -321,7 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
             "MCP server for the sessions of a Mix agent platform. It publishes list, create, get, delete, "
             "update callbacks, export, fork and rewind as typed MCP tools."
         ),
-        epilog=f"Mix's default base URL is {DEFAULT_BASE_URL}. Run `mix-mcp COMMAND --help` for each command.",
+        epilog=(
+            f"Mix's default base URL is {DEFAULT_BASE_URL}. Run `mix-mcp COMMAND --help` for each command.\n\n"
+            f"{TOP_EXAMPLES}"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mix-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -403,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("client", choices=CLIENTS, help="the MCP client")
     config.add_argument("--write", action="store_true", help="merge into the client's config file (backup first)")
     config.add_argument("--config-path", metavar="PATH", help="the config file to write instead of the default")
+    config.add_argument(
+        "--create-dirs", action="store_true", help="with --config-path: create its folder when it does not exist"
+    )
     config.add_argument("--name", default=DEFAULT_NAME, help="server name in the client (default: %(default)s)")
     _add_settings_flags(config)
     config.set_defaults(handler=cmd_config)
@@ -418,6 +436,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of ``command`` (for its usage line in errors), or the top-level one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            chosen: argparse.ArgumentParser = action.choices[command]
+            return chosen
+    return parser
+
+
+def _warn_ineffective(ns: argparse.Namespace) -> None:
+    """One stderr line for each typed flag the chosen mode ignores; a bad setting is left to the command."""
+    from mix_mcp.cli.ineffective import ineffective_flags
+
+    command = getattr(ns, "command", None)
+    if command not in ("serve", "call", "doctor"):
+        return
+    try:
+        settings = _settings_from(ns)
+    except ConfigError:
+        return
+    for line in ineffective_flags(command, ns, settings):
+        print(line, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # argparse's REMAINDER drops leading options in a subcommand (`emulator --port 8088`), so the
@@ -426,7 +468,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(ns, "command", None) == "emulator":
         ns.emulator_args = [*unknown, *ns.emulator_args]
     elif unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        from mix_mcp.cli.suggestions import unrecognized
+
+        command_parser = _subparser(parser, getattr(ns, "command", None))
+        command_parser.error(unrecognized(unknown, command_parser))
+    _warn_ineffective(ns)
     handler = getattr(ns, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
