@@ -102,3 +102,11 @@ def test_performance_tables_have_the_rows_and_columns_the_benchmark_prints() -> 
     assert scaling_header in text
     assert "--quick" in text
     assert "about a minute" in text and "about a minute" in (ROOT / "benchmarks" / "run.py").read_text(encoding="utf-8")
+
+
+def test_the_registry_part_says_it_applies_once_published() -> None:
+    text = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    registry = text.split("## MCP Registry", 1)[1].split("\n## ", 1)[0]
+    assert registry.lstrip().startswith("This applies once mix-mcp is published")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "Once mix-mcp is published on PyPI" in readme
