@@ -18,7 +18,10 @@ BLOCKS = runnable_blocks()
 
 def _run(command: str, home: Path) -> subprocess.CompletedProcess[str]:
     """One documented line in bash, from the checkout, with this environment's mix-mcp first on the PATH."""
-    env = clean_env(HOME=str(home), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    scripts = Path(sys.executable).parent
+    env = clean_env(HOME=str(home), PATH=f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not (ROOT / ".venv" / "bin").is_dir():  # tests run from an environment elsewhere: the same scripts
+        command = command.replace(".venv/bin/", f"{scripts}/")
     return subprocess.run(
         ["bash", "-c", command],
         cwd=ROOT,
