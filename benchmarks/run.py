@@ -1,6 +1,6 @@
 """One command, one run, side by side: mix-mcp against the SDK's own floor and FastMCP's.
 
-    python benchmarks/run.py            # full run (a few minutes on 2 cores), prints a table, writes JSON
+    python benchmarks/run.py            # full run (about a minute on 2 cores), prints two tables, writes JSON
     python benchmarks/run.py --quick    # tiny counts, to check that the benchmark still works
 
 Everything talks over loopback to one emulator process that this script starts. Ratios are computed

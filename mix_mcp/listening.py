@@ -6,6 +6,7 @@ is told the server is ready, and a bind failure is reported before any app start
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
@@ -26,8 +27,22 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{_bind_advice(exc)}") from exc
     return sock
+
+
+def _bind_advice(exc: OSError) -> str:
+    """What to do about a failed bind, in the words of the command line (both commands take --port)."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            ". Another program (perhaps another mix-mcp) listens there: stop it, or choose another port with "
+            "--port (--port 0 picks a free one)"
+        )
+    if exc.errno == errno.EACCES:
+        return ". Ports below 1024 need privileges: choose another port with --port (e.g. --port 8000)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ". This machine has no such address: check --host (127.0.0.1 or 0.0.0.0 listen locally or everywhere)"
+    return ""
 
 
 def socket_url(sock: socket.socket) -> str:

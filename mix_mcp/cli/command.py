@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mix_mcp._version import __version__
+from mix_mcp.cli.help_sections import grouped_for_help
 from mix_mcp.cli.registration import CLIENTS, DEFAULT_NAME
 from mix_mcp.config import (
     DEFAULT_BASE_URL,
     LIST_SETTINGS,
-    SETTING_GROUPS,
     SETTINGS,
     TRANSPORTS,
     ConfigError,
@@ -47,6 +47,10 @@ _TYPES: dict[str, Any] = {
 }
 _CHOICES: dict[str, tuple[str, ...]] = {"transport": TRANSPORTS}
 
+TOP_EXAMPLES = """try it (no Mix needed: the built-in emulator stands in for it):
+  mix-mcp call list_sessions --emulator          # one tool, from the shell
+  mix-mcp config claude-desktop --emulator       # the block that registers mix-mcp with your assistant
+"""
 SERVE_EXAMPLES = """examples:
   mix-mcp serve --emulator                       # try it: stdio server on the built-in Mix emulator
   mix-mcp serve                                  # stdio server for Mix at http://localhost:8088
@@ -59,11 +63,16 @@ SERVE_EXAMPLES = """examples:
 """
 CALL_EXAMPLES = """examples:
   mix-mcp call list_sessions --emulator
-  mix-mcp call get_session '{"session_id": "..."}'
+  mix-mcp call get_session session_id=3f1c9a52-7b2e-4d8a-9c61-0e5b7a2d4f10 --emulator
+  mix-mcp call export_session session_id=... format=markdown limit=5
   mix-mcp call fork_session '{"session_id": "...", "message_index": 3}' --base-url http://localhost:8088
+  mix-mcp call create_session title=Demo --emulator --db demo.db   # the emulator's state kept in demo.db
+
+`mix-mcp tools TOOL` lists a tool's arguments and their types.
 """
 TOOLS_EXAMPLES = """examples:
   mix-mcp tools                        # a table of the tools
+  mix-mcp tools export_session         # one tool: its description and arguments
   mix-mcp tools --json                 # the full tools/list definitions
   mix-mcp tools --write tool_schemas/  # regenerate the schema snapshots
   mix-mcp tools --check tool_schemas/  # fail when the snapshots drift from the code
@@ -83,11 +92,9 @@ CONFIG_EXAMPLES = """examples:
 
 def _add_settings_flags(parser: argparse.ArgumentParser, groups: Sequence[str] = ("mix",)) -> None:
     defaults = Settings()
-    for group_name in groups:
-        group = parser.add_argument_group(
-            f"{SETTING_GROUPS[group_name]} (each flag overrides its environment variable)"
-        )
-        for setting in (s for s in SETTINGS if s.group == group_name):
+    for section, members in grouped_for_help(s for s in SETTINGS if s.group in groups):
+        group = parser.add_argument_group(section.title, section.description)
+        for setting in members:
             default = getattr(defaults, setting.name)
             shown = "unset" if default in (None, {}, ()) else default
             help_text = f"{setting.help} [env {setting.env}; default {shown}]"
@@ -129,14 +136,14 @@ def _configure_logging(settings: Settings) -> None:
 
 
 @contextmanager
-def _mix_target(settings: Settings) -> Iterator[Settings]:
-    """Yield the settings to serve with, starting the in-process emulator when asked for."""
+def _mix_target(settings: Settings, db: str | None = None) -> Iterator[Settings]:
+    """Yield the settings to serve with, starting the in-process emulator (state in ``db``) when asked for."""
     if not settings.use_emulator:
         yield settings
         return
     from mix_mcp.emulator import BackgroundEmulator
 
-    with BackgroundEmulator() as emulator:
+    with BackgroundEmulator(db=db or ":memory:") as emulator:
         yield settings.with_overrides(base_url=emulator.url)
 
 
@@ -183,18 +190,23 @@ def cmd_call(ns: argparse.Namespace) -> int:
     import anyio
     from mcp import Client
 
+    from mix_mcp.cli import call_input
+
     try:
-        arguments = json.loads(ns.arguments)
-    except json.JSONDecodeError as exc:
-        print(f"ARGS is not valid JSON ({exc.msg} at position {exc.pos}); pass an object like '{{}}'.", file=sys.stderr)
-        return 2
-    if not isinstance(arguments, dict):
-        print('ARGS must be a JSON object, e.g. \'{"session_id": "..."}\'.', file=sys.stderr)
+        operation = call_input.find_operation(ns.tool)
+        arguments = call_input.parse_call_arguments(operation, ns.arguments)
+    except call_input.CallInputError as exc:
+        print(f"mix-mcp call: {exc}", file=sys.stderr)
         return 2
     from mix_mcp.observe.telemetry import tracing_from_env
 
     settings = _settings_from(ns)
     _configure_logging(settings)
+    if settings.use_emulator and ns.db is None and not operation.read_only:
+        print(
+            "note: --emulator's state lasts this one call; add --db PATH to keep its sessions between calls",
+            file=sys.stderr,
+        )
 
     async def call(server: Server[ServerState]) -> tuple[bool, Any, str]:
         async with Client(server) as client:
@@ -202,12 +214,17 @@ def cmd_call(ns: argparse.Namespace) -> int:
         text = "\n".join(getattr(block, "text", "") for block in result.content)
         return result.is_error, result.structured_content, text
 
-    with _mix_target(settings) as effective, tracing_from_env():
+    with _mix_target(settings, ns.db) as effective, tracing_from_env():
         is_error, structured, text = anyio.run(call, _build(effective))
     if is_error:
         print(text, file=sys.stderr)
+        if text.startswith(f"Invalid arguments for {operation.name}"):
+            print(
+                f"{call_input.arguments_help(operation)}\n(`mix-mcp tools {operation.name}` shows them)",
+                file=sys.stderr,
+            )
         return 1
-    print(json.dumps(structured, indent=2, ensure_ascii=False))
+    print(call_input.printable_result(structured, text))
     return 0
 
 
@@ -226,6 +243,21 @@ def cmd_tools(ns: argparse.Namespace) -> int:
             print(f"run `mix-mcp tools --write {ns.check}` and review the diff", file=sys.stderr)
             return 1
         print(f"{ns.check} matches the code", file=sys.stderr)
+        return 0
+    if ns.tool is not None:
+        from mix_mcp.cli import call_input
+
+        try:
+            operation = call_input.find_operation(ns.tool)
+        except call_input.CallInputError as exc:
+            print(f"mix-mcp tools: {exc}", file=sys.stderr)
+            return 2
+        if ns.json:
+            print(json.dumps(next(d for d in tool_documents() if d["name"] == operation.name), indent=2))
+            return 0
+        print(
+            f"{operation.name}: {operation.title}\n\n{operation.description}\n\n{call_input.arguments_help(operation)}"
+        )
         return 0
     if ns.json:
         print(json.dumps(tool_documents(), indent=2, ensure_ascii=False))
@@ -263,6 +295,13 @@ def cmd_config(ns: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         return 0
     path = Path(ns.config_path) if ns.config_path else registration.default_config_path(client)
+    if ns.config_path and not path.parent.is_dir() and not ns.create_dirs:
+        print(
+            f"mix-mcp: nothing written: the folder {path.parent} does not exist (a typo in --config-path?); "
+            "correct the path, or add --create-dirs to create the folder",
+            file=sys.stderr,
+        )
+        return 1
     try:
         result = registration.write_registration(client, settings, path, ns.name)
     except (registration.RegistrationError, OSError) as exc:
@@ -293,7 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
             "MCP server for the sessions of a Mix agent platform. It publishes list, create, get, delete, "
             "update callbacks, export, fork and rewind as typed MCP tools."
         ),
-        epilog=f"Mix's default base URL is {DEFAULT_BASE_URL}. Run `mix-mcp COMMAND --help` for each command.",
+        epilog=(
+            f"Mix's default base URL is {DEFAULT_BASE_URL}. Run `mix-mcp COMMAND --help` for each command.\n\n"
+            f"{TOP_EXAMPLES}"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mix-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -319,7 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     call.add_argument("tool", help="tool name, e.g. list_sessions")
-    call.add_argument("arguments", nargs="?", default="{}", metavar="ARGS", help="tool arguments as a JSON object")
+    call.add_argument(
+        "arguments",
+        nargs="*",
+        metavar="ARGS",
+        help="tool arguments: key=value pairs, typed from the tool's schema, or one JSON object",
+    )
+    call.add_argument(
+        "--db",
+        metavar="PATH",
+        help="with --emulator: keep the emulator's sessions in this SQLite file between calls (default: in memory)",
+    )
     _add_settings_flags(call)
     call.set_defaults(handler=cmd_call)
 
@@ -330,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=TOOLS_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    tools.add_argument("tool", nargs="?", help="one tool: print its description and arguments")
     mode = tools.add_mutually_exclusive_group()
     mode.add_argument("--json", action="store_true", help="print the full definitions as JSON")
     mode.add_argument("--write", metavar="DIR", help="write one JSON file per tool into DIR")
@@ -364,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("client", choices=CLIENTS, help="the MCP client")
     config.add_argument("--write", action="store_true", help="merge into the client's config file (backup first)")
     config.add_argument("--config-path", metavar="PATH", help="the config file to write instead of the default")
+    config.add_argument(
+        "--create-dirs", action="store_true", help="with --config-path: create its folder when it does not exist"
+    )
     config.add_argument("--name", default=DEFAULT_NAME, help="server name in the client (default: %(default)s)")
     _add_settings_flags(config)
     config.set_defaults(handler=cmd_config)
@@ -379,6 +436,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of ``command`` (for its usage line in errors), or the top-level one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            chosen: argparse.ArgumentParser = action.choices[command]
+            return chosen
+    return parser
+
+
+def _warn_ineffective(ns: argparse.Namespace) -> None:
+    """One stderr line for each typed flag the chosen mode ignores; a bad setting is left to the command."""
+    from mix_mcp.cli.ineffective import ineffective_flags
+
+    command = getattr(ns, "command", None)
+    if command not in ("serve", "call", "doctor"):
+        return
+    try:
+        settings = _settings_from(ns)
+    except ConfigError:
+        return
+    for line in ineffective_flags(command, ns, settings):
+        print(line, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # argparse's REMAINDER drops leading options in a subcommand (`emulator --port 8088`), so the
@@ -387,7 +468,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(ns, "command", None) == "emulator":
         ns.emulator_args = [*unknown, *ns.emulator_args]
     elif unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        from mix_mcp.cli.suggestions import unrecognized
+
+        command_parser = _subparser(parser, getattr(ns, "command", None))
+        command_parser.error(unrecognized(unknown, command_parser))
+    _warn_ineffective(ns)
     handler = getattr(ns, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

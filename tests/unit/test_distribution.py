@@ -111,7 +111,7 @@ def test_manifest_runs_the_bundle_with_uv_and_passes_user_config_as_environment(
     assert settings_from_env({"MIX_API_KEY": "", "MIX_BASE_URL": DEFAULT_BASE_URL}) == {"base_url": DEFAULT_BASE_URL}
 
 
-def test_readme_install_commands_name_the_current_wheel() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    wheels = set(re.findall(r"mix_mcp-[^\s/]+-py3-none-any\.whl", readme))
+def test_install_commands_name_the_current_wheel() -> None:
+    docs = "".join((ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "docs/deployment.md"))
+    wheels = set(re.findall(r"mix_mcp-[^\s/]+-py3-none-any\.whl", docs))
     assert wheels == {f"mix_mcp-{__version__}-py3-none-any.whl"}

@@ -1,4 +1,4 @@
-"""The README, CI script and examples say what the code does."""
+"""The README, the docs/ pages, the CI script and the examples say what the code does."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from mix_mcp.tools.snapshots import render_retry_table, render_settings_table
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = ROOT / "docs"
+
+
+def _doc(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
 
 
 def _quickstart_commands() -> list[str]:
@@ -34,8 +39,8 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 
 @pytest.mark.parametrize("group", ["mix", "serve"])
-def test_readme_configuration_tables_match_the_settings(group: str) -> None:
-    assert render_settings_table(group) in README
+def test_configuration_tables_match_the_settings(group: str) -> None:
+    assert render_settings_table(group) in _doc("configuration.md")
 
 
 @pytest.mark.parametrize("name", ["cursor_mcp.json", "vscode_mcp.json", "claude_desktop_config.json"])
@@ -53,8 +58,8 @@ def test_claude_code_network_example_uses_both_transports() -> None:
     assert "--transport sse mix http://127.0.0.1:8000/sse" in script
 
 
-def test_readme_retry_policy_table_matches_the_operation_table() -> None:
-    reliability = README.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+def test_retry_policy_table_matches_the_operation_table() -> None:
+    reliability = _doc("reliability.md")
     assert render_retry_table() in reliability
     assert "| `create_session` | only a failed connection" in reliability
 

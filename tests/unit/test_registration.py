@@ -68,8 +68,21 @@ def test_writing_again_replaces_only_our_entry(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_write_creates_a_missing_file_without_a_backup(tmp_path: Path) -> None:
-    path = tmp_path / "project" / ".vscode" / "mcp.json"
+    path = tmp_path / "mcp.json"
     assert write("vscode", path) == 0
+    assert read(path)["servers"]["mix"]["type"] == "stdio"
+    assert backups(path) == []
+
+
+def test_write_refuses_a_missing_folder_unless_asked_to_create_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "project" / ".vscdoe" / "mcp.json"  # a typo
+    assert write("vscode", path) == 1
+    err = capsys.readouterr().err
+    assert f"the folder {path.parent} does not exist" in err and "--create-dirs" in err
+    assert not (tmp_path / "project").exists()
+    assert write("vscode", path, "--create-dirs") == 0
     assert read(path)["servers"]["mix"]["type"] == "stdio"
     assert backups(path) == []
 
