@@ -15,6 +15,7 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.e2e.workflow import run_full_workflow
@@ -90,13 +91,16 @@ def authorization_server() -> Iterator[AuthorizationServer]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def oauth_http(emulator_url: str, authorization_server: AuthorizationServer) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=["stateful", "stateless"])
+def oauth_http(
+    emulator_url: str, authorization_server: AuthorizationServer, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
     """mix-mcp with --oauth-issuer, its public URL on loopback, and introspection for opaque tokens."""
     port = free_port()
     with running_server(
         "--transport",
         "http",
+        *(["--stateless"] if request.param == "stateless" else []),
         "--base-url",
         emulator_url,
         "--port",
@@ -252,3 +256,32 @@ def test_keys_rotate_and_expired_tokens_are_refused(
     assert refused.status_code == 401
     params = challenge_params(refused)
     assert params["error"] == "invalid_token" and "does not publish" in params["error_description"]
+    authorization_server.start()  # a sane clock again, for the next server's tests
+
+
+@pytest.fixture(scope="module")
+def oauth_sse(emulator_url: str, authorization_server: AuthorizationServer) -> Iterator[ServerProcess]:
+    port = free_port()
+    with running_server(
+        "--transport",
+        "sse",
+        "--base-url",
+        emulator_url,
+        "--port",
+        str(port),
+        MIX_MCP_OAUTH_ISSUER=authorization_server.issuer,
+        MIX_MCP_PUBLIC_URL=f"http://127.0.0.1:{port}/sse",
+    ) as server:
+        yield server
+
+
+@pytest.mark.anyio
+async def test_sse_takes_oauth_tokens_too(oauth_sse: ServerProcess, authorization_server: AuthorizationServer) -> None:
+    token = token_for(authorization_server, oauth_sse, "reader")
+    async with Client(sse_client(oauth_sse.url, headers={"Authorization": f"Bearer {token}"}), mode="legacy") as client:
+        assert [tool.name for tool in (await client.list_tools()).tools] == READ_TOOLS
+        assert not (await client.call_tool("list_sessions", {})).is_error
+    with httpx2.Client(timeout=10) as http:
+        refused = http.get(oauth_sse.url, headers={"Accept": "text/event-stream"})
+    assert refused.status_code == 401
+    assert challenge_params(refused)["resource_metadata"].endswith("/.well-known/oauth-protected-resource/sse")

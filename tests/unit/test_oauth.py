@@ -25,6 +25,7 @@ from mix_mcp.observe.redaction import secrets_of
 from mix_mcp.serving.oauth import challenge, metadata_document, metadata_paths, needed_scope
 from mix_mcp.serving.oauth_tokens import (
     IssuerKeys,
+    IssuerUnavailable,
     JwtVerifier,
     TokenChecker,
     TokenRejected,
@@ -294,6 +295,21 @@ async def test_an_unknown_kid_refetches_the_keys_once_then_cools_down(issuer: Is
                 await verifier.check(stranger)
         assert issuer.fetches.count("/jwks") == 3  # one fetch for the made-up kid, then none
         assert issuer.fetches.count("/.well-known/oauth-authorization-server") == 1
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_or_foreign_issuer_is_reported_not_guessed() -> None:
+    def down(_request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(503)
+
+    def impostor(_request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json={"issuer": "https://evil.example.com", "jwks_uri": f"{ISSUER}/jwks"})
+
+    for handler, reason in ((down, "answered HTTP 503"), (impostor, "names the issuer")):
+        async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
+            verifier = JwtVerifier(IssuerKeys(ISSUER, http), PUBLIC)
+            with pytest.raises(IssuerUnavailable, match=reason):
+                await verifier.check(Issuer().token())
 
 
 def test_a_jwt_has_three_parts() -> None:
