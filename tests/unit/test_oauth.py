@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from mix_mcp.config import ConfigError, Settings, load_settings
 from mix_mcp.observe.redaction import secrets_of
+from mix_mcp.serving.http_security import check_exposure
 from mix_mcp.serving.oauth import challenge, metadata_document, metadata_paths, needed_scope
 from mix_mcp.serving.oauth_tokens import (
     IssuerKeys,
@@ -35,6 +36,7 @@ from mix_mcp.serving.oauth_tokens import (
 )
 from mix_mcp.serving.scopes import READ_SCOPE, WRITE_SCOPE, required_scope
 from mix_mcp.serving.server import run_tool
+from mix_mcp.serving.transports import describe_serving
 from mix_mcp.tools.operations import OPERATIONS, OPERATIONS_BY_NAME
 from tests.unit.fakes import SESSION, mix_client
 
@@ -246,14 +248,16 @@ async def test_a_valid_jwt_gives_its_subject_and_scopes_but_not_itself(issuer: I
     [
         ({"aud": "https://other.example.com/mcp"}, "not issued for this server"),
         ({"iss": "https://evil.example.com"}, "not issued by"),
-        ({"exp": int(time.time()) - 120}, "expired"),
-        ({"nbf": int(time.time()) + 600}, "not valid yet"),
+        ({"exp": -120}, "expired"),  # seconds from now, at the time the test runs
+        ({"nbf": 600}, "not valid yet"),
         ({"exp": None}, "no 'exp' claim"),
     ],
 )
 async def test_jwt_claims_are_checked(issuer: Issuer, claims: dict[str, Any], reason: str) -> None:
+    now = int(time.time())
+    timed = {k: now + v if k in ("exp", "nbf") and v is not None else v for k, v in claims.items()}
     with pytest.raises(TokenRejected, match=reason):
-        await check(issuer, issuer.token(**claims))
+        await check(issuer, issuer.token(**timed))
 
 
 @pytest.mark.anyio
@@ -344,3 +348,11 @@ async def test_the_callers_subject_goes_on_the_span_and_the_log_line(
     [span] = [s for s in spans.get_finished_spans() if s.name == "execute_tool get_session"]
     assert (span.attributes or {})["enduser.id"] == "alice"
     assert "caller=alice" in caplog.text
+
+
+def test_a_reachable_oauth_server_needs_no_static_token_and_says_where_tokens_come_from() -> None:
+    settings = oauth_settings(host="0.0.0.0", transport="http")
+    check_exposure(settings, None)  # every MCP request needs a token, so listening widely is allowed
+    assert f"OAuth tokens from {ISSUER} for {PUBLIC}" in describe_serving(settings, "http", has_token=False)
+    with pytest.raises(ConfigError, match="refusing to listen"):
+        check_exposure(Settings(host="0.0.0.0", transport="http"), None)
