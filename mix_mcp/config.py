@@ -7,6 +7,7 @@ start with a message naming the flag and variable, never later inside a tool cal
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -80,6 +81,11 @@ class Settings:
     allow_unauthenticated: bool = False
     max_request_bytes: int = 1024 * 1024
     shutdown_grace: float = 30.0
+    oauth_issuer: str | None = None
+    public_url: str | None = None
+    oauth_introspection_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -134,6 +140,7 @@ class Settings:
             )
         if not 1024 <= self.max_request_bytes <= 1024**3:
             raise ConfigError(f"{describe_setting('max_request_bytes')} must be between 1024 bytes and 1 GiB")
+        _check_oauth(self)
 
     @property
     def endpoint_path(self) -> str:
@@ -286,6 +293,42 @@ SETTINGS: Final = (
         "Seconds a stopping server waits for tool calls in flight.",
         "serve",
     ),
+    Setting(
+        "oauth_issuer",
+        "--oauth-issuer",
+        "MIX_MCP_OAUTH_ISSUER",
+        "Accept OAuth 2.1 access tokens (JWTs) from this authorization server instead of a static token.",
+        "serve",
+    ),
+    Setting(
+        "public_url",
+        "--public-url",
+        "MIX_MCP_PUBLIC_URL",
+        "The MCP endpoint's URL as clients reach it (e.g. https://mcp.example.com/mcp): the tokens' audience.",
+        "serve",
+    ),
+    Setting(
+        "oauth_introspection_url",
+        "--oauth-introspection-url",
+        "MIX_MCP_OAUTH_INTROSPECTION_URL",
+        "Token introspection endpoint (RFC 7662) for opaque tokens; default: the issuer's, when a client is set.",
+        "serve",
+    ),
+    Setting(
+        "oauth_client_id",
+        "--oauth-client-id",
+        "MIX_MCP_OAUTH_CLIENT_ID",
+        "Client id this server introspects opaque tokens with (enables introspection).",
+        "serve",
+    ),
+    Setting(
+        "oauth_client_secret",
+        "--oauth-client-secret",
+        "MIX_MCP_OAUTH_CLIENT_SECRET",
+        "That client's secret. Never logged.",
+        "serve",
+        secret=True,
+    ),
 )
 SETTING_GROUPS: Final = {"mix": "Mix connection", "serve": "MCP server"}
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
@@ -323,6 +366,56 @@ def _check_path(path: str) -> None:
         raise ConfigError(f"{describe_setting('path')} must be a URL path such as /mcp, got {path!r}")
     if path.rstrip("/") in (HEALTH_PATH, READY_PATH):
         raise ConfigError(f"{describe_setting('path')} cannot be {path!r}: it is an operations endpoint")
+
+
+def _check_oauth(settings: Settings) -> None:
+    """OAuth settings that fit together: an issuer and the public URL, never beside a static token."""
+    for name in ("oauth_issuer", "public_url", "oauth_introspection_url"):
+        value = getattr(settings, name)
+        if value is not None:
+            check_secure_url(value, describe_setting(name))
+    if settings.oauth_issuer is None:
+        given = [
+            n for n in ("oauth_introspection_url", "oauth_client_id", "oauth_client_secret") if getattr(settings, n)
+        ]
+        if given:
+            raise ConfigError(f"{describe_setting(given[0])} needs {describe_setting('oauth_issuer')}")
+        return
+    if settings.public_url is None:
+        raise ConfigError(
+            f"{describe_setting('oauth_issuer')} needs {describe_setting('public_url')}: the MCP endpoint's URL as "
+            "clients reach it (e.g. https://mcp.example.com/mcp), which access tokens must name as their audience"
+        )
+    if settings.auth_token is not None or settings.auth_token_file is not None:
+        raise ConfigError(
+            f"choose one way to authenticate MCP clients: {describe_setting('oauth_issuer')} or "
+            f"{describe_setting('auth_token')}"
+        )
+    if (settings.oauth_client_id is None) != (settings.oauth_client_secret is None):
+        raise ConfigError(
+            f"token introspection needs both {describe_setting('oauth_client_id')} and "
+            f"{describe_setting('oauth_client_secret')}"
+        )
+    if settings.oauth_introspection_url is not None and settings.oauth_client_id is None:
+        raise ConfigError(f"{describe_setting('oauth_introspection_url')} needs {describe_setting('oauth_client_id')}")
+
+
+def check_secure_url(url: str, where: str) -> None:
+    """An https URL, or http on a loopback host (a local test server): tokens and keys must not travel in clear."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{where} must be an https URL without query or fragment, got {redact_url(url)!r}")
+    if parts.scheme == "http" and not _loopback_host(parts.hostname):
+        raise ConfigError(f"{where} must use https (http is accepted on loopback only), got {redact_url(url)!r}")
+
+
+def _loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_token(token: str, where: str) -> None:

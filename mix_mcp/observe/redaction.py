@@ -43,6 +43,8 @@ def secrets_of(settings: Settings) -> list[str]:
     found: list[str] = []
     if settings.api_key:
         found.append(settings.api_key)
+    if settings.oauth_client_secret:
+        found.append(settings.oauth_client_secret)
     password = urlsplit(settings.base_url).password
     if password:
         found.append(password)

@@ -77,15 +77,21 @@ def _tracing_off() -> bool:
 
 
 @contextmanager
-def tool_call_span(tool: str) -> Iterator[ToolCallSpan]:
-    """An INTERNAL span around one tool call, nested under the SDK's ``tools/call`` SERVER span."""
+def tool_call_span(tool: str, caller: str | None = None) -> Iterator[ToolCallSpan]:
+    """An INTERNAL span around one tool call, nested under the SDK's ``tools/call`` SERVER span.
+
+    ``caller`` is the OAuth token's ``sub`` (``enduser.id``), never the token.
+    """
     if _tracing_off():
         yield ToolCallSpan(trace.INVALID_SPAN)
         return
+    attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool}
+    if caller is not None:
+        attributes["enduser.id"] = caller
     with _tracer.start_as_current_span(
         f"execute_tool {tool}",
         kind=SpanKind.INTERNAL,
-        attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool},
+        attributes=attributes,
         record_exception=False,
         set_status_on_exception=False,
     ) as span:

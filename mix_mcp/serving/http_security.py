@@ -46,7 +46,9 @@ def resolve_auth_token(settings: Settings) -> str | None:
 
 def check_exposure(settings: Settings, token: str | None) -> None:
     """Refuse, before anything is bound, to serve a reachable address to anyone who asks."""
-    if token is not None or settings.allow_unauthenticated or is_loopback(settings.host):
+    if token is not None or settings.oauth_issuer is not None:
+        return
+    if settings.allow_unauthenticated or is_loopback(settings.host):
         return
     raise ConfigError(
         f"refusing to listen on {settings.host} without a token: anyone who can reach it could act on your Mix "

@@ -31,6 +31,7 @@ from mix_mcp.mix.client import CallStats, MixClient, ProgressFn
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixMCPError
 from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.telemetry import tool_call_span
+from mix_mcp.serving import scopes
 from mix_mcp.tools import resources
 from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.confirmation import ConfirmationRefused, confirm
@@ -130,6 +131,7 @@ async def run_tool(
     *,
     gate: Gate | None = None,
     progress: ProgressFn | None = None,
+    caller: str | None = None,
 ) -> types.CallToolResult | types.InputRequiredResult:
     """Validate, confirm, send, shape: the whole life of one tool call, in one span and one log line.
 
@@ -137,14 +139,15 @@ async def run_tool(
     or the server is stopping, and the cancel scope has already aborted the HTTP request in flight.
     Logs one ``event=tool_call`` line at INFO with the tool, its outcome (``ok``, ``invalid``
     arguments, Mix ``error``, ``asked``/``refused`` for a confirmation, ``cancelled`` by the client,
-    or ``internal``), the last HTTP status, the attempts made and the duration.
+    or ``internal``), the last HTTP status, the attempts made and the duration; with OAuth, also the
+    ``caller`` (the token's ``sub``).
     """
     started = time.monotonic()
     stats = CallStats()
     outcome = "cancelled"
     error: str | None = None
     try:
-        with tool_call_span(op.name) as span:
+        with tool_call_span(op.name, caller=caller) as span:
             result, outcome, error = await _execute(client, op, arguments, stats, gate, progress)
             span.finish(outcome=outcome, attempts=stats.attempts, status=stats.status, error_type=error)
         return result
@@ -159,6 +162,7 @@ async def run_tool(
             attempts=stats.attempts,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
             error=error,
+            **({"caller": caller} if caller is not None else {}),
         )
 
 
@@ -261,9 +265,12 @@ def build_server(
             yield ServerState(client)
 
     async def list_tools(
-        _ctx: ServerRequestContext[ServerState], _params: types.PaginatedRequestParams | None
+        ctx: ServerRequestContext[ServerState], _params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tools)
+        if scopes.granted(ctx.request) is None:
+            return types.ListToolsResult(tools=tools)
+        # An OAuth token sees the tools its scopes let it call.
+        return types.ListToolsResult(tools=[t for t in tools if scopes.may_call(ctx.request, enabled[t.name])])
 
     async def call_tool(
         ctx: ServerRequestContext[ServerState], params: types.CallToolRequestParams
@@ -273,6 +280,9 @@ def build_server(
             known = ", ".join(enabled)
             reason = "is disabled on this server" if params.name in OPERATIONS_BY_NAME else "does not exist"
             return _error_result(f"Tool {params.name!r} {reason}. Available tools: {known}.")
+        if not scopes.may_call(ctx.request, op):
+            needed = scopes.required_scope(op)
+            return _error_result(f"{op.name} needs the OAuth scope {needed}, which this token lacks.")
         state = ctx.lifespan_context
         client = state.client
         gate: Gate | None = None
@@ -282,7 +292,14 @@ def build_server(
                 return await confirm(ctx, params, client, op, args)
 
         with state.in_flight.track():
-            return await run_tool(client, op, params.arguments, gate=gate, progress=progress_reporter(ctx))
+            return await run_tool(
+                client,
+                op,
+                params.arguments,
+                gate=gate,
+                progress=progress_reporter(ctx),
+                caller=scopes.caller(ctx.request),
+            )
         return _stopped_result(op)
 
     def tool_input_schema(name: str) -> dict[str, Any] | None:

@@ -38,7 +38,9 @@ from mix_mcp.listening import bind_socket, socket_url
 from mix_mcp.mix.client import HealthProbe, MixClient
 from mix_mcp.serving.health import health_routes
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
+from mix_mcp.serving.oauth import resource_server
 from mix_mcp.serving.server import InFlight, ServerState, build_server
+from mix_mcp.tools.operations import select_operations
 
 TRANSPORT_NAMES: Final = {"http": "Streamable HTTP", "sse": "SSE"}
 #: Once nothing is in flight, wait this long before ending streams, so a result just computed is delivered.
@@ -196,11 +198,14 @@ def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Ru
     """The ASGI app for ``settings`` and the runtime it shares with whoever runs it."""
     transport = "sse" if settings.transport == "sse" else "http"
     runtime = Runtime(settings, transport)
-    server = build_server(settings, shared_state=runtime.server_state)
-    access = AccessPolicy(auth_token, allow_unauthenticated=settings.allow_unauthenticated)
+    operations = select_operations(settings)
+    server = build_server(settings, operations, shared_state=runtime.server_state)
+    # With OAuth (--oauth-issuer) every MCP request is authenticated by its access token instead.
+    oauth = resource_server(settings, {op.name: op for op in operations})
+    access = AccessPolicy(auth_token, allow_unauthenticated=settings.allow_unauthenticated or oauth is not None)
 
     def gate(app: ASGIApp) -> ASGIApp:
-        return McpGate(app, runtime, access)
+        return McpGate(oauth.protect(app) if oauth is not None else app, runtime, access)
 
     make_routes = _sse_routes if transport == "sse" else _streamable_http_routes
     mcp_routes, run_transport = make_routes(settings, server, gate)
@@ -218,11 +223,14 @@ def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Ru
             runtime.mix_url = effective.display_base_url
             runtime.state = ServerState(client, runtime.calls)
             stack.callback(setattr, runtime, "state", None)
+            if oauth is not None:
+                await stack.enter_async_context(oauth.running())
             if run_transport is not None:
                 await stack.enter_async_context(run_transport())
             yield
 
-    routes = [*health_routes(draining=lambda: runtime.draining, probe=runtime.probe), *mcp_routes]
+    oauth_routes = oauth.routes() if oauth is not None else []
+    routes = [*health_routes(draining=lambda: runtime.draining, probe=runtime.probe), *oauth_routes, *mcp_routes]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.mix_mcp = runtime
     return app, runtime
@@ -317,7 +325,9 @@ def describe_serving(settings: Settings, transport: str, has_token: bool) -> lis
         details = ["stateless" if settings.stateless else "stateful: sessions live in this process"]
     else:
         details = [f"messages at {messages_path(settings.endpoint_path)}"]
-    if has_token:
+    if settings.oauth_issuer is not None:
+        details.append(f"OAuth tokens from {settings.oauth_issuer} for {settings.public_url}")
+    elif has_token:
         details.append("bearer token required")
     elif settings.allow_unauthenticated:
         details.append("no token: --allow-unauthenticated")
