@@ -80,6 +80,8 @@ class Settings:
     allow_unauthenticated: bool = False
     max_request_bytes: int = 1024 * 1024
     shutdown_grace: float = 30.0
+    state_key: str | None = field(default=None, repr=False)
+    state_key_file: str | None = None
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -131,6 +133,10 @@ class Settings:
         if self.auth_token is not None and self.auth_token_file is not None:
             raise ConfigError(
                 f"give the MCP token once: {describe_setting('auth_token')} or {describe_setting('auth_token_file')}"
+            )
+        if self.state_key is not None and self.state_key_file is not None:
+            raise ConfigError(
+                f"give the state keys once: {describe_setting('state_key')} or {describe_setting('state_key_file')}"
             )
         if not 1024 <= self.max_request_bytes <= 1024**3:
             raise ConfigError(f"{describe_setting('max_request_bytes')} must be between 1024 bytes and 1 GiB")
@@ -284,6 +290,22 @@ SETTINGS: Final = (
         "--shutdown-grace",
         "MIX_MCP_SHUTDOWN_GRACE",
         "Seconds a stopping server waits for tool calls in flight.",
+        "serve",
+    ),
+    Setting(
+        "state_key",
+        "--state-key",
+        "MIX_MCP_STATE_KEY",
+        "Key(s) sealing the confirmation round's state, the same on every replica (at least 32 characters; "
+        "comma-separated: the first seals, all unseal). Never logged.",
+        "serve",
+        secret=True,
+    ),
+    Setting(
+        "state_key_file",
+        "--state-key-file",
+        "MIX_MCP_STATE_KEY_FILE",
+        "File holding those keys, one per line (the first seals), instead of --state-key.",
         "serve",
     ),
 )

@@ -39,6 +39,7 @@ from mix_mcp.mix.client import HealthProbe, MixClient
 from mix_mcp.serving.health import health_routes
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
 from mix_mcp.serving.server import InFlight, ServerState, build_server
+from mix_mcp.state_keys import require_shared_key
 
 TRANSPORT_NAMES: Final = {"http": "Streamable HTTP", "sse": "SSE"}
 #: Once nothing is in flight, wait this long before ending streams, so a result just computed is delivered.
@@ -195,6 +196,8 @@ def _streamable_http_routes(
 def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Runtime]:
     """The ASGI app for ``settings`` and the runtime it shares with whoever runs it."""
     transport = "sse" if settings.transport == "sse" else "http"
+    if transport == "http":
+        require_shared_key(settings)
     runtime = Runtime(settings, transport)
     server = build_server(settings, shared_state=runtime.server_state)
     access = AccessPolicy(auth_token, allow_unauthenticated=settings.allow_unauthenticated)
