@@ -39,6 +39,7 @@ from mix_mcp.mix.client import HealthProbe, MixClient
 from mix_mcp.serving.health import health_routes
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
 from mix_mcp.serving.server import InFlight, ServerState, build_server
+from mix_mcp.serving.stateless_exchange import stateless_endpoint
 from mix_mcp.state_keys import require_shared_key
 
 TRANSPORT_NAMES: Final = {"http": "Streamable HTTP", "sse": "SSE"}
@@ -181,6 +182,10 @@ def _sse_routes(
 def _streamable_http_routes(
     settings: Settings, server: Server[ServerState], gate: Callable[[ASGIApp], ASGIApp]
 ) -> tuple[list[BaseRoute], Callable[[], AbstractAsyncContextManager[None]] | None]:
+    if settings.stateless:
+        # Plain JSON answers, an event stream when the client asks for progress; a call stops when its client leaves.
+        endpoint, run = stateless_endpoint(server, transport_security(settings), settings.max_request_bytes)
+        return [Route(settings.endpoint_path, gate(endpoint))], run
     manager = StreamableHTTPSessionManager(
         app=server,
         stateless=settings.stateless,
