@@ -121,6 +121,23 @@ async def test_replicas_with_different_keys_refuse_the_answer(emulator_url: str)
             assert await session_exists(client, kept)
 
 
+@pytest.mark.anyio
+async def test_a_legacy_client_on_stateless_replicas_is_refused_and_nothing_changes(
+    shared_pair: list[ServerProcess],
+) -> None:
+    """The legacy protocol asks in the middle of the call, which needs a session: refused, never run unasked."""
+    user = User("accept")
+    balancer = RecordingBalancer([server.port for server in shared_pair])
+    async with httpx2.AsyncClient(transport=balancer, timeout=httpx2.Timeout(30, read=60)) as http:
+        client = Client(streamable_http_client(shared_pair[0].url, http_client=http), mode="legacy")
+        client.elicitation_callback = user
+        async with client:
+            kept = await new_session(client, "Legacy on replicas")
+            refused = await client.call_tool("delete_session", {"session_id": kept})
+            assert refused.is_error and "Nothing was changed" in text_of(refused)
+            assert await session_exists(client, kept)
+
+
 def test_a_stateless_confirming_server_without_a_key_refuses_to_start() -> None:
     finished = run_cli("serve", "--transport", "http", "--stateless", "--confirm-destructive", "--port", "0")
     assert finished.returncode == 2
