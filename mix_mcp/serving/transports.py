@@ -188,10 +188,8 @@ def _streamable_http_routes(
         return [Route(settings.endpoint_path, gate(endpoint))], run
     manager = StreamableHTTPSessionManager(
         app=server,
-        stateless=settings.stateless,
-        # Stateless answers are plain JSON: one complete exchange per request, which any proxy passes
-        # through unbuffered and any ASGI server's graceful shutdown waits for.
-        json_response=settings.stateless,
+        stateless=False,
+        json_response=False,
         security_settings=transport_security(settings),
         max_request_body_size=settings.max_request_bytes,
     )
