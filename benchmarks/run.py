@@ -4,7 +4,9 @@
     python benchmarks/run.py --quick    # tiny counts, to check that the benchmark still works
 
 Everything talks over loopback to one emulator process that this script starts. Ratios are computed
-within the run, since absolute numbers move with the machine and its load.
+within the run, since absolute numbers move with the machine and its load. When nginx is installed,
+a second table shows Streamable HTTP through nginx (examples/deploy/nginx.conf, as the tests run it)
+to one and to two ``--stateless`` replicas, beside FastMCP's HTTP server, in the same run.
 """
 
 from __future__ import annotations
@@ -17,20 +19,28 @@ import json
 import os
 import platform
 import random
+import shutil
+import socket
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 ROOT = Path(__file__).resolve().parents[1]
+# The nginx harness of the end-to-end tests, so that the benchmark measures the very configuration they check.
+sys.path.insert(0, str(ROOT))
+from tests.e2e.nginx import running_nginx  # noqa: E402
+
 FLOORS = ROOT / "benchmarks" / "floors"
 READY_PREFIX = "listening on "
 HTTP_READY = "serving MCP over Streamable HTTP at "
@@ -61,6 +71,8 @@ class Target:
     ours: bool
     stdio: bool
     results: dict[str, float] = field(default_factory=dict)
+    #: "main": the side-by-side table; "scale": the Streamable HTTP table (nginx, replicas, FastMCP over HTTP).
+    table: str = "main"
 
 
 def _env(base_url: str) -> dict[str, str]:
@@ -87,8 +99,20 @@ def _fastmcp_available() -> bool:
     return True
 
 
+def _nginx() -> Path | None:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    return Path(found) if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @asynccontextmanager
-async def _process(args: list[str], ready: str) -> AsyncIterator[str]:
+async def _process(args: list[str], ready: str, base_url: str = "http://127.0.0.1:1") -> AsyncIterator[str]:
     """Start a helper process and yield the URL from its ready line on stderr; always stop it."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -96,7 +120,7 @@ async def _process(args: list[str], ready: str) -> AsyncIterator[str]:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        env=_env("http://127.0.0.1:1"),
+        env=_env(base_url),
         cwd=str(ROOT),
     )
     assert process.stderr is not None
@@ -330,7 +354,30 @@ METRICS = [
 ]
 
 
+SCALE_METRICS = [
+    ("calls_per_s_c20", "calls/s at concurrency 20", "{:.0f}"),
+    ("calls_per_s_c100", "calls/s at concurrency 100", "{:.0f}"),
+    ("p50_ms", "get_session p50 (ms)", "{:.2f}"),
+]
+
+
+def render_scale(targets: list[Target]) -> str:
+    """Streamable HTTP: direct, through nginx to one and two stateless replicas, and FastMCP over HTTP."""
+    shown = [t for t in targets if t.table == "scale" or (t.ours and not t.stdio and t.table == "main")]
+    one = next((t for t in shown if t.name.startswith("nginx + 1")), None)
+    headers = ["Streamable HTTP", *(label for _, label, _ in SCALE_METRICS), "c100 vs nginx + 1 replica"]
+    rows = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    for target in shown:
+        cells = [target.name]
+        cells += [fmt.format(target.results[key]) if key in target.results else "-" for key, _, fmt in SCALE_METRICS]
+        base = one.results.get("calls_per_s_c100") if one is not None else None
+        cells.append(_ratio(target.results.get("calls_per_s_c100"), base))
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def render(targets: list[Target], direct: dict[str, float]) -> str:
+    targets = [t for t in targets if t.table == "main"]
     floors = [t for t in targets if not t.ours]
     headers = ["metric", *(t.name for t in targets), "direct GET"]
     ours = [t for t in targets if t.ours]
@@ -345,12 +392,34 @@ def render(targets: list[Target], direct: dict[str, float]) -> str:
     return "\n".join(rows)
 
 
+async def _add_scale_targets(
+    stack: contextlib.AsyncExitStack, targets: list[Target], serve: list[str], base_url: str, ns: argparse.Namespace
+) -> None:
+    """FastMCP over HTTP, and nginx in front of one and of two ``--stateless`` mix-mcp replicas."""
+    if not ns.no_fastmcp and _fastmcp_available():
+        floor = [str(FLOORS / "fastmcp_floor.py"), "--http", str(_free_port())]
+        url = await stack.enter_async_context(_process(floor, "Uvicorn running on ", base_url))
+        targets.append(Target("fastmcp-floor http", _http(f"{url}/mcp"), ours=False, stdio=False, table="scale"))
+    nginx = _nginx()
+    if nginx is None or ns.no_nginx:
+        return
+    stateless = [*serve, "--transport", "http", "--port", "0", "--stateless"]
+    replicas = [await stack.enter_async_context(_process(stateless, HTTP_READY)) for _ in range(2)]
+    addresses = [urlsplit(url).netloc for url in replicas]
+    for count in (1, 2):
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mix-mcp-nginx-")))
+        front = stack.enter_context(running_nginx(nginx, folder, addresses[:count]))
+        name = f"nginx + {count} stateless replica{'s' if count > 1 else ''}"
+        targets.append(Target(name, _http(f"{front.url}/mcp"), ours=True, stdio=False, table="scale"))
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny counts: check that the benchmark works")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     parser.add_argument("--no-fastmcp", action="store_true", help="leave out the FastMCP floor")
     parser.add_argument("--no-http", action="store_true", help="leave out mix-mcp over Streamable HTTP")
+    parser.add_argument("--no-nginx", action="store_true", help="leave out the rows through nginx")
     parser.add_argument(
         "--http-flag",
         dest="http_flags",
@@ -378,6 +447,7 @@ async def main(argv: list[str] | None = None) -> int:
                 http_args = [*serve, "--transport", "http", "--port", "0", *ns.http_flags]
                 url = await stack.enter_async_context(_process(http_args, HTTP_READY))
                 targets.append(Target("mix-mcp http", _http(url), ours=True, stdio=False))
+                await _add_scale_targets(stack, targets, serve, base_url, ns)
             await _measure(targets, counts, base_url)
         direct = await direct_get(base_url, counts)
         ours = next(t for t in targets if t.ours and t.stdio)
@@ -389,6 +459,9 @@ async def main(argv: list[str] | None = None) -> int:
     scaling = shaping_scaling(scaling_size)
     print()
     print(render_scaling(scaling, scaling_size))
+    if any(t.table == "scale" for t in targets):
+        print()
+        print(render_scale(targets))
     report = {
         "quick": ns.quick,
         "counts": asdict(counts),

@@ -86,6 +86,8 @@ class Settings:
     oauth_introspection_url: str | None = None
     oauth_client_id: str | None = None
     oauth_client_secret: str | None = field(default=None, repr=False)
+    state_key: str | None = field(default=None, repr=False)
+    state_key_file: str | None = None
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -137,6 +139,10 @@ class Settings:
         if self.auth_token is not None and self.auth_token_file is not None:
             raise ConfigError(
                 f"give the MCP token once: {describe_setting('auth_token')} or {describe_setting('auth_token_file')}"
+            )
+        if self.state_key is not None and self.state_key_file is not None:
+            raise ConfigError(
+                f"give the state keys once: {describe_setting('state_key')} or {describe_setting('state_key_file')}"
             )
         if not 1024 <= self.max_request_bytes <= 1024**3:
             raise ConfigError(f"{describe_setting('max_request_bytes')} must be between 1024 bytes and 1 GiB")
@@ -328,6 +334,22 @@ SETTINGS: Final = (
         "That client's secret. Never logged.",
         "serve",
         secret=True,
+    ),
+    Setting(
+        "state_key",
+        "--state-key",
+        "MIX_MCP_STATE_KEY",
+        "Key(s) sealing the confirmation round's state, the same on every replica (at least 32 characters; "
+        "comma-separated: the first seals, all unseal). Never logged.",
+        "serve",
+        secret=True,
+    ),
+    Setting(
+        "state_key_file",
+        "--state-key-file",
+        "MIX_MCP_STATE_KEY_FILE",
+        "File holding those keys, one per line (the first seals), instead of --state-key.",
+        "serve",
     ),
 )
 SETTING_GROUPS: Final = {"mix": "Mix connection", "serve": "MCP server"}

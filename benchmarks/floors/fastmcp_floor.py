@@ -1,8 +1,9 @@
-"""fastmcp-floor: the same single tool on FastMCP 4 (a benchmark-only dependency)."""
+"""fastmcp-floor: the same single tool on FastMCP 4 (a benchmark-only dependency), over stdio or HTTP."""
 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import httpx2
@@ -23,4 +24,8 @@ async def get_session(session_id: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    server.run(show_banner=False)
+    # `--http PORT`: Streamable HTTP on loopback (FastMCP's defaults), for the HTTP figures; else stdio.
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        server.run(transport="http", host="127.0.0.1", port=int(sys.argv[2]), show_banner=False, log_level="info")
+    else:
+        server.run(show_banner=False)

@@ -16,6 +16,7 @@ from typing import Final
 from urllib.parse import quote, urlsplit
 
 from mix_mcp.config import Settings
+from mix_mcp.state_keys import key_secrets
 
 MASK: Final = "[redacted]"
 #: Shorter values are not treated as secrets: masking them would shred ordinary text.
@@ -39,7 +40,7 @@ def _base64_cores(raw: bytes) -> set[str]:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """What must never be shown: the API key, a password in the base URL, credential-like extra headers."""
+    """What must never be shown: the API key, a password in the base URL, credential-like headers, state keys."""
     found: list[str] = []
     if settings.api_key:
         found.append(settings.api_key)
@@ -54,6 +55,7 @@ def secrets_of(settings: Settings) -> list[str]:
             scheme, _, credential = value.partition(" ")
             if credential and scheme.isalpha():
                 found.append(credential.strip())
+    found.extend(key_secrets(settings))
     return found
 
 

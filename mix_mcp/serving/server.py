@@ -23,7 +23,7 @@ import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import ServerRequestContext
-from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.server.request_state import RequestStateBoundary
 
 from mix_mcp._version import __version__
 from mix_mcp.config import Settings
@@ -32,6 +32,7 @@ from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixMCPError
 from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.telemetry import tool_call_span
 from mix_mcp.serving import scopes
+from mix_mcp.state_keys import request_state_security
 from mix_mcp.tools import resources
 from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.confirmation import ConfirmationRefused, confirm
@@ -347,8 +348,10 @@ def build_server(
         on_completion=complete if listed_templates else None,
     )
     if settings.confirm_destructive:
-        # Seals the state of a confirmation round and binds it to the tool and its arguments (2026-07-28).
-        server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=SERVER_NAME))
+        # Seals the state of a confirmation round and binds it to the tool and its arguments (2026-07-28),
+        # under the shared key ring when one is configured (replicas), else a key of this process alone.
+        security = request_state_security(settings)
+        server.middleware.append(RequestStateBoundary(security, default_audience=SERVER_NAME))
     return server
 
 

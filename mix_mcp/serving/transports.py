@@ -40,6 +40,8 @@ from mix_mcp.serving.health import health_routes
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
 from mix_mcp.serving.oauth import resource_server
 from mix_mcp.serving.server import InFlight, ServerState, build_server
+from mix_mcp.serving.stateless_exchange import stateless_endpoint
+from mix_mcp.state_keys import require_shared_key
 from mix_mcp.tools.operations import select_operations
 
 TRANSPORT_NAMES: Final = {"http": "Streamable HTTP", "sse": "SSE"}
@@ -182,12 +184,14 @@ def _sse_routes(
 def _streamable_http_routes(
     settings: Settings, server: Server[ServerState], gate: Callable[[ASGIApp], ASGIApp]
 ) -> tuple[list[BaseRoute], Callable[[], AbstractAsyncContextManager[None]] | None]:
+    if settings.stateless:
+        # Plain JSON answers, an event stream when the client asks for progress; a call stops when its client leaves.
+        endpoint, run = stateless_endpoint(server, transport_security(settings), settings.max_request_bytes)
+        return [Route(settings.endpoint_path, gate(endpoint))], run
     manager = StreamableHTTPSessionManager(
         app=server,
-        stateless=settings.stateless,
-        # Stateless answers are plain JSON: one complete exchange per request, which any proxy passes
-        # through unbuffered and any ASGI server's graceful shutdown waits for.
-        json_response=settings.stateless,
+        stateless=False,
+        json_response=False,
         security_settings=transport_security(settings),
         max_request_body_size=settings.max_request_bytes,
     )
@@ -197,6 +201,8 @@ def _streamable_http_routes(
 def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Runtime]:
     """The ASGI app for ``settings`` and the runtime it shares with whoever runs it."""
     transport = "sse" if settings.transport == "sse" else "http"
+    if transport == "http":
+        require_shared_key(settings)
     runtime = Runtime(settings, transport)
     operations = select_operations(settings)
     server = build_server(settings, operations, shared_state=runtime.server_state)

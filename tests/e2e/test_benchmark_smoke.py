@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,7 @@ def test_benchmark_runs_with_tiny_counts(tmp_path: Path) -> None:
     ours = report["targets"]["mix-mcp stdio"]
     assert {"cold_start_s", "p50_ms", "calls_per_s_c20", "large_export_s", "large_export_peak_rss_mib"} <= ours.keys()
     assert report["targets"]["sdk-floor"]["p50_ms"] > 0
+    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+        assert "| Streamable HTTP | calls/s at concurrency 20 |" in completed.stdout
+        for name in ("nginx + 1 stateless replica", "nginx + 2 stateless replicas"):
+            assert {"calls_per_s_c20", "calls_per_s_c100"} <= report["targets"][name].keys()
