@@ -146,6 +146,15 @@ def _build(settings: Settings) -> Server[ServerState]:
     return build_server(settings)
 
 
+#: What the stdio start line adds when a person, not an MCP client, is at the other end of stdin.
+_TERMINAL_HINT = (
+    "\nwaiting for an MCP client on stdin (MCP assistants start this command themselves); "
+    "to try a tool by hand, run `mix-mcp call list_sessions --emulator`; stop with Ctrl-C"
+)
+#: How much longer than one call's deadline a stopping stdio server waits for answers still owed.
+_DRAIN_MARGIN_SECONDS = 5.0
+
+
 def cmd_serve(ns: argparse.Namespace) -> int:
     from mix_mcp.observe.telemetry import tracing_from_env
 
@@ -163,7 +172,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         server = _build(effective)
         where = "the built-in Mix emulator at " if settings.use_emulator else "Mix at "
         print(
-            f"mix-mcp {__version__} serving MCP over stdio; {where}{effective.display_base_url}",
+            f"mix-mcp {__version__} serving MCP over stdio; {where}{effective.display_base_url}"
+            + (_TERMINAL_HINT if sys.stdin.isatty() else ""),
             file=sys.stderr,
             flush=True,
         )
@@ -171,7 +181,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         async def run() -> None:
             from mix_mcp.serving.stdio import serve_stdio
 
-            async with serve_stdio() as (read_stream, write_stream):
+            # At the end of input, calls in flight finish within their deadline and are answered.
+            async with serve_stdio(effective.call_timeout + _DRAIN_MARGIN_SECONDS) as (read_stream, write_stream):
                 await server.run(read_stream, write_stream, server.create_initialization_options())
 
         with suppress(KeyboardInterrupt):
