@@ -299,17 +299,28 @@ def describe_setting(name: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # an unusable port or bracket: show only what cannot hold a password
+        return url.rpartition("@")[2] if "@" in url else url
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    if port is not None:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _check_base_url(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (urlsplit checks the port only when asked for it)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{describe_setting('base_url')} is not a usable URL ({exc}), got {redact_url(url)!r}; "
+            f"use e.g. {DEFAULT_BASE_URL}"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             f"{describe_setting('base_url')} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {redact_url(url)!r}"

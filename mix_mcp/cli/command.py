@@ -405,10 +405,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         result: int = handler(ns)
+        sys.stdout.flush()
     except ConfigError as exc:
         print(f"mix-mcp: configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Whoever read stdout (`| head`) has stopped reading: that is their choice, not a failure.
+        _silence_stdout()
+        return 0
     return result
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush at exit cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover
