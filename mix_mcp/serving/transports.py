@@ -37,6 +37,7 @@ from mix_mcp.config import HEALTH_PATH, READY_PATH, ConfigError, Settings, descr
 from mix_mcp.listening import bind_socket, socket_url
 from mix_mcp.mix.client import HealthProbe, MixClient
 from mix_mcp.serving.health import health_routes
+from mix_mcp.serving.host_check import HostOriginGuard, HostOriginPolicy, without_sdk_check
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
 from mix_mcp.serving.server import InFlight, ServerState, build_server
 
@@ -167,7 +168,7 @@ def _sse_routes(
         raise ConfigError(f"{describe_setting('path')}: {stream_path!r} is where SSE messages go; choose another")
     sse = SseServerTransport(
         post_path,
-        security_settings=transport_security(settings),
+        security_settings=without_sdk_check(transport_security(settings)),
         max_request_body_size=settings.max_request_bytes,
     )
     routes: list[BaseRoute] = [
@@ -186,7 +187,7 @@ def _streamable_http_routes(
         # Stateless answers are plain JSON: one complete exchange per request, which any proxy passes
         # through unbuffered and any ASGI server's graceful shutdown waits for.
         json_response=settings.stateless,
-        security_settings=transport_security(settings),
+        security_settings=without_sdk_check(transport_security(settings)),
         max_request_body_size=settings.max_request_bytes,
     )
     return [Route(settings.endpoint_path, gate(StreamableHTTPASGIApp(manager)))], manager.run
@@ -198,9 +199,10 @@ def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Ru
     runtime = Runtime(settings, transport)
     server = build_server(settings, shared_state=runtime.server_state)
     access = AccessPolicy(auth_token, allow_unauthenticated=settings.allow_unauthenticated)
+    hosts = HostOriginPolicy(transport_security(settings))
 
     def gate(app: ASGIApp) -> ASGIApp:
-        return McpGate(app, runtime, access)
+        return McpGate(HostOriginGuard(app, hosts), runtime, access)
 
     make_routes = _sse_routes if transport == "sse" else _streamable_http_routes
     mcp_routes, run_transport = make_routes(settings, server, gate)
