@@ -44,6 +44,10 @@ _TYPES: dict[str, Any] = {
     "port": int,
     "max_request_bytes": int,
     "shutdown_grace": float,
+    "keepalive_expiry": float,
+    "session_idle_expiry": float,
+    "max_sessions": int,
+    "body_timeout": float,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {"transport": TRANSPORTS}
 

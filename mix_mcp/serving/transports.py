@@ -36,10 +36,12 @@ from mix_mcp._version import __version__
 from mix_mcp.config import HEALTH_PATH, READY_PATH, ConfigError, Settings, describe_setting
 from mix_mcp.listening import bind_socket, socket_url
 from mix_mcp.mix.client import HealthProbe, MixClient
+from mix_mcp.serving.bodies import ReadBody, read_body
 from mix_mcp.serving.health import health_routes
 from mix_mcp.serving.host_check import HostOriginGuard, HostOriginPolicy, without_sdk_check
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
 from mix_mcp.serving.server import InFlight, ServerState, build_server
+from mix_mcp.serving.session_limits import SessionLimitNotice, session_manager_limits
 
 TRANSPORT_NAMES: Final = {"http": "Streamable HTTP", "sse": "SSE"}
 #: Once nothing is in flight, wait this long before ending streams, so a result just computed is delivered.
@@ -60,6 +62,8 @@ class Runtime:
     #: Tool calls running, and MCP HTTP exchanges (other than streams) not yet answered.
     calls: InFlight = field(default_factory=InFlight)
     exchanges: InFlight = field(default_factory=InFlight)
+    #: Requests refused because their body came too slowly or was still arriving at shutdown.
+    cut_bodies: int = 0
 
     def server_state(self) -> ServerState:
         if self.state is None:
@@ -104,8 +108,13 @@ class McpGate:
         if scope["method"] == "GET":
             await self.app(scope, receive, response.send)
         else:
+            body = await read_body(receive, self.runtime.settings.body_timeout, lambda: self.runtime.draining)
+            if not isinstance(body, ReadBody):
+                self.runtime.cut_bodies += 1
+                await body(scope, receive, send)
+                return
             with self.runtime.exchanges.track():
-                await self.app(scope, receive, response.send)
+                await self.app(scope, body.replay, response.send)
         await response.end()
 
 
@@ -189,8 +198,10 @@ def _streamable_http_routes(
         json_response=settings.stateless,
         security_settings=without_sdk_check(transport_security(settings)),
         max_request_body_size=settings.max_request_bytes,
+        **session_manager_limits(settings),
     )
-    return [Route(settings.endpoint_path, gate(StreamableHTTPASGIApp(manager)))], manager.run
+    endpoint = SessionLimitNotice(StreamableHTTPASGIApp(manager), settings)
+    return [Route(settings.endpoint_path, gate(endpoint))], manager.run
 
 
 def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Runtime]:
@@ -382,5 +393,7 @@ def serve_network(settings: Settings) -> int:
         asyncio.run(_serve(server, sock, announce))
     finally:
         sock.close()
+    if runtime.cut_bodies:
+        _status(f"{runtime.cut_bodies} request(s) refused: their body was too slow or still arriving at shutdown")
     _status("stopped")
     return 0

@@ -5,6 +5,9 @@ Each test runs a real `mix-mcp serve --transport http|sse` process and speaks ra
 
 from __future__ import annotations
 
+import signal
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,3 +123,88 @@ def test_allowed_host_entries_match_exactly_too(emulator_url: str, tmp_path: Pat
             ({"Origin": "https://app.example.com.evil.example"}, 403),
         ]:
             assert _post(server, headers) == status, headers
+
+
+def _open_session(http: httpx2.Client, url: str) -> httpx2.Response:
+    return http.post(url, json=INITIALIZE, headers=JSON_HEADERS)
+
+
+def test_sessions_beyond_the_cap_get_a_503_that_says_why_and_idle_ones_expire(emulator_url: str) -> None:
+    """Defect 11: --max-sessions and --session-idle-expiry are settings; the 503 names them and the way out."""
+    with (
+        running_server(
+            "--transport", "http", "--base-url", emulator_url, "--max-sessions", "2", "--session-idle-expiry", "1"
+        ) as server,
+        httpx2.Client(timeout=10) as http,
+    ):  # fmt: skip
+        opened = [_open_session(http, server.url) for _ in range(2)]
+        assert [r.status_code for r in opened] == [200, 200]
+        assert all(r.headers.get("mcp-session-id") for r in opened)
+        refused = _open_session(http, server.url)
+        assert refused.status_code == 503
+        message = refused.json()["error"]["message"]
+        assert "limit of 2 open MCP sessions" in message
+        assert "--max-sessions / MIX_MCP_MAX_SESSIONS" in message
+        assert "--session-idle-expiry / MIX_MCP_SESSION_IDLE_EXPIRY" in message
+        assert refused.headers.get("retry-after")
+        # Left idle, the two sessions expire (after about a second) and make room again.
+        deadline = time.monotonic() + 30
+        status = refused.status_code
+        while status == 503 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status = _open_session(http, server.url).status_code
+        assert status == 200, "idle sessions did not expire"
+        gone = http.post(
+            server.url,
+            json={"jsonrpc": "2.0", "id": 2, "method": "ping"},
+            headers={**JSON_HEADERS, "mcp-session-id": opened[0].headers["mcp-session-id"]},
+        )
+        assert gone.status_code == 404
+
+
+def _slow_post(port: int) -> socket.socket:
+    """A POST whose headers arrive at once and whose 1,000-byte body never does (slowloris)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n{"
+    )
+    return sock
+
+
+def test_a_slow_body_times_out_with_408(emulator_url: str) -> None:
+    """Defect 8: a body slower than --body-timeout is refused; the server keeps answering others."""
+    with running_server("--transport", "http", "--base-url", emulator_url, "--body-timeout", "1") as server:
+        sock = _slow_post(server.port)
+        answer = b""
+        try:
+            while chunk := sock.recv(4096):
+                answer += chunk
+        finally:
+            sock.close()
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"--body-timeout" in answer
+        with httpx2.Client(timeout=10) as http:
+            assert _open_session(http, server.url).status_code == 200
+
+
+def test_slow_bodies_do_not_hold_up_shutdown(emulator_url: str) -> None:
+    """Defect 8: 100 slowloris POSTs, then SIGTERM: the server stops well within its 60 s grace, one summary line."""
+    with running_server(
+        "--transport", "http", "--base-url", emulator_url, "--shutdown-grace", "60", "--log-level", "INFO"
+    ) as server:  # fmt: skip
+        sockets = [_slow_post(server.port) for _ in range(100)]
+        try:
+            with httpx2.Client(timeout=10) as http:  # every slow request has been accepted by now
+                assert http.get(f"{server.base}/healthz").status_code == 200
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(60) == 0
+            took = time.monotonic() - started
+        finally:
+            for sock in sockets:
+                sock.close()
+    assert took < 30, f"shutdown waited {took:.1f} s for bodies that never came"
+    log = server.stderr
+    assert "Traceback" not in log and "level=ERROR" not in log, log[-3000:]
+    assert log.count("request(s) refused: their body was too slow or still arriving at shutdown") == 1, log[-3000:]
