@@ -367,14 +367,17 @@ class MixClient:
 
     def _too_large(self, status: int, method: str, path: str, content_type: str, size: int) -> MixResponseError:
         limit = self.settings.max_response_bytes
-        return MixResponseError(
-            status,
-            method,
-            path,
-            content_type,
-            f"is larger than the {limit:,}-byte limit (at least {size:,} bytes; raise MIX_MAX_RESPONSE_BYTES "
-            "if this is expected)",
+        reason = (
+            f"is larger than the {limit:,}-byte limit (at least {size:,} bytes); to read it, raise "
+            "--max-response-bytes / MIX_MAX_RESPONSE_BYTES above that size"
         )
+        if method == LIST_SESSIONS.method and path == LIST_SESSIONS.path:
+            # One oversized session (a huge title) makes every list this large, until it is gone.
+            reason += (
+                "; a list this large usually means one session holds a huge field such as its title: list once "
+                "with the higher limit, then delete_session that session (or fix it in Mix) so lists fit again"
+            )
+        return MixResponseError(status, method, path, content_type, reason)
 
     async def _pause(
         self, stats: CallStats, started: float, retry_after: float | None, operation: str | None, reason: str
