@@ -62,6 +62,8 @@ class Settings:
     max_retries: int = 2
     retry_deadline: float = 15.0
     max_response_bytes: int = 64 * 1024 * 1024
+    #: Below the idle timeouts of common servers and proxies (nginx 75 s, Node 5 s, many gateways 60 s).
+    keepalive_expiry: float = 4.0
     use_emulator: bool = False
     log_level: str = "WARNING"
     log_format: str = "text"
@@ -88,6 +90,9 @@ class Settings:
     oauth_client_secret: str | None = field(default=None, repr=False)
     state_key: str | None = field(default=None, repr=False)
     state_key_file: str | None = None
+    session_idle_expiry: float = 900.0
+    max_sessions: int = 1000
+    body_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -95,6 +100,11 @@ class Settings:
             value = getattr(self, name)
             if not value > 0 or value > 3600:
                 raise ConfigError(f"{describe_setting(name)} must be between 0 and 3600 seconds, got {value}")
+        if not 0.1 <= self.keepalive_expiry <= 3600:
+            raise ConfigError(
+                f"{describe_setting('keepalive_expiry')} must be between 0.1 and 3600 seconds, "
+                f"got {self.keepalive_expiry}"
+            )
         if not 0 <= self.max_retries <= 10:
             raise ConfigError(f"{describe_setting('max_retries')} must be between 0 and 10, got {self.max_retries}")
         if self.max_response_bytes < 1024:
@@ -147,6 +157,14 @@ class Settings:
         if not 1024 <= self.max_request_bytes <= 1024**3:
             raise ConfigError(f"{describe_setting('max_request_bytes')} must be between 1024 bytes and 1 GiB")
         _check_oauth(self)
+        for name in ("session_idle_expiry", "body_timeout"):
+            value = getattr(self, name)
+            if not 1 <= value <= 86400:
+                raise ConfigError(f"{describe_setting(name)} must be between 1 and 86400 seconds, got {value}")
+        if not 1 <= self.max_sessions <= 1_000_000:
+            raise ConfigError(
+                f"{describe_setting('max_sessions')} must be between 1 and 1000000, got {self.max_sessions}"
+            )
 
     @property
     def endpoint_path(self) -> str:
@@ -198,6 +216,12 @@ SETTINGS: Final = (
         "--max-response-bytes",
         "MIX_MAX_RESPONSE_BYTES",
         "Largest Mix response accepted, in bytes.",
+    ),
+    Setting(
+        "keepalive_expiry",
+        "--keepalive-expiry",
+        "MIX_KEEPALIVE_EXPIRY",
+        "Seconds an idle pooled connection to Mix is kept for reuse (at least 0.1); keep it below Mix's idle timeout.",
     ),
     Setting("use_emulator", "--emulator", "MIX_MCP_EMULATOR", "Run against the built-in Mix emulator (in process)."),
     Setting(
@@ -351,6 +375,27 @@ SETTINGS: Final = (
         "File holding those keys, one per line (the first seals), instead of --state-key.",
         "serve",
     ),
+    Setting(
+        "session_idle_expiry",
+        "--session-idle-expiry",
+        "MIX_MCP_SESSION_IDLE_EXPIRY",
+        "Seconds a stateful Streamable HTTP session may stay idle before it is closed (http, not --stateless).",
+        "serve",
+    ),
+    Setting(
+        "max_sessions",
+        "--max-sessions",
+        "MIX_MCP_MAX_SESSIONS",
+        "Most stateful Streamable HTTP sessions open at once; a new client beyond it gets 503 saying so.",
+        "serve",
+    ),
+    Setting(
+        "body_timeout",
+        "--body-timeout",
+        "MIX_MCP_BODY_TIMEOUT",
+        "Seconds a client may take to send a request body; a slower one gets 408 (http, sse).",
+        "serve",
+    ),
 )
 SETTING_GROUPS: Final = {"mix": "Mix connection", "serve": "MCP server"}
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
@@ -364,17 +409,28 @@ def describe_setting(name: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # an unusable port or bracket: show only what cannot hold a password
+        return url.rpartition("@")[2] if "@" in url else url
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    if port is not None:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _check_base_url(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (urlsplit checks the port only when asked for it)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{describe_setting('base_url')} is not a usable URL ({exc}), got {redact_url(url)!r}; "
+            f"use e.g. {DEFAULT_BASE_URL}"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             f"{describe_setting('base_url')} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {redact_url(url)!r}"

@@ -44,6 +44,10 @@ _TYPES: dict[str, Any] = {
     "port": int,
     "max_request_bytes": int,
     "shutdown_grace": float,
+    "keepalive_expiry": float,
+    "session_idle_expiry": float,
+    "max_sessions": int,
+    "body_timeout": float,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {"transport": TRANSPORTS}
 
@@ -153,6 +157,15 @@ def _build(settings: Settings) -> Server[ServerState]:
     return build_server(settings)
 
 
+#: What the stdio start line adds when a person, not an MCP client, is at the other end of stdin.
+_TERMINAL_HINT = (
+    "\nwaiting for an MCP client on stdin (MCP assistants start this command themselves); "
+    "to try a tool by hand, run `mix-mcp call list_sessions --emulator`; stop with Ctrl-C"
+)
+#: How much longer than one call's deadline a stopping stdio server waits for answers still owed.
+_DRAIN_MARGIN_SECONDS = 5.0
+
+
 def cmd_serve(ns: argparse.Namespace) -> int:
     from mix_mcp.observe.telemetry import tracing_from_env
 
@@ -170,7 +183,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         server = _build(effective)
         where = "the built-in Mix emulator at " if settings.use_emulator else "Mix at "
         print(
-            f"mix-mcp {__version__} serving MCP over stdio; {where}{effective.display_base_url}",
+            f"mix-mcp {__version__} serving MCP over stdio; {where}{effective.display_base_url}"
+            + (_TERMINAL_HINT if sys.stdin.isatty() else ""),
             file=sys.stderr,
             flush=True,
         )
@@ -178,7 +192,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         async def run() -> None:
             from mix_mcp.serving.stdio import serve_stdio
 
-            async with serve_stdio() as (read_stream, write_stream):
+            # At the end of input, calls in flight finish within their deadline and are answered.
+            async with serve_stdio(effective.call_timeout + _DRAIN_MARGIN_SECONDS) as (read_stream, write_stream):
                 await server.run(read_stream, write_stream, server.create_initialization_options())
 
         with suppress(KeyboardInterrupt):
@@ -479,10 +494,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         result: int = handler(ns)
+        sys.stdout.flush()
     except ConfigError as exc:
         print(f"mix-mcp: configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Whoever read stdout (`| head`) has stopped reading: that is their choice, not a failure.
+        _silence_stdout()
+        return 0
     return result
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush at exit cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mix_mcp._version import __version__
+from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from mix_mcp.emulator.store import MessageIndexError, SessionStore, StoreError
 from mix_mcp.emulator.validation import (
     RequestError,
@@ -260,13 +261,19 @@ async def _health(_request: Request) -> Response:
     return JSONResponse({"status": "healthy", "timestamp": now, "version": f"mix-emulator {__version__}"})
 
 
-def create_app(store: SessionStore, *, api_key: str | None = None) -> Starlette:
+def create_app(
+    store: SessionStore, *, api_key: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> Starlette:
     """The emulator as an ASGI app over ``store``.
 
     With a non-empty ``api_key`` every ``/api`` request needs ``Authorization: Bearer <api_key>``, as a
     Mix with authentication configured would; without one, everything is open, like a local Mix.
     """
-    middleware = [Middleware(RawPathRoutingMiddleware), Middleware(InternalErrorMiddleware)]
+    middleware = [
+        Middleware(RawPathRoutingMiddleware),
+        Middleware(InternalErrorMiddleware),
+        Middleware(BodyLimitMiddleware, limit=max_body_bytes),
+    ]
     if api_key:
         middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
     app = Starlette(

@@ -26,6 +26,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mix_mcp.emulator.app import create_app
+from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES
 from mix_mcp.emulator.seed import LARGE_SESSION_ID, seed_demo_data, seed_large_session
 from mix_mcp.emulator.store import SessionStore
 from mix_mcp.listening import bind_socket, socket_url
@@ -98,6 +99,7 @@ async def serve_emulator(
     api_key: str | None = None,
     large_session_messages: int = 0,
     ready: Callable[[str], None] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
     """Run the emulator until cancelled or interrupted.
 
@@ -108,7 +110,7 @@ async def serve_emulator(
     try:
         sock = bind_socket(host, port)
         url = socket_url(sock)
-        server = make_server(create_app(store, api_key=api_key))
+        server = make_server(create_app(store, api_key=api_key, max_body_bytes=max_body_bytes))
 
         def announce() -> None:
             sys.stderr.write(f"{READY_PREFIX}{url}\n")
@@ -266,7 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also insert one session with N messages of ~10 KB each (default: none)",
     )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=_positive,
+        default=DEFAULT_MAX_BODY_BYTES,
+        metavar="BYTES",
+        help="largest request body accepted; larger ones get 413 (default: %(default)s, 10 MiB)",
+    )
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -282,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 api_key=args.api_key,
                 large_session_messages=args.large_session,
+                max_body_bytes=args.max_body_bytes,
             )
         )
     except KeyboardInterrupt:

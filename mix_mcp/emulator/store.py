@@ -10,6 +10,7 @@ All methods are safe to call from several threads: one connection, one lock.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from os import PathLike
+from pathlib import Path
 from typing import Any, Final
 
 _SCHEMA: Final = """
@@ -191,10 +193,24 @@ class NewMessage:
     cost: float = 0.0
 
 
+def _check_parent(path: str | PathLike[str]) -> None:
+    """SQLite says only 'unable to open database file'; name the file and the directory that is missing."""
+    text = os.fspath(path)
+    if text == ":memory:" or text.startswith("file:"):
+        return
+    parent = Path(text).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise sqlite3.OperationalError(
+            f"cannot create the database {text}: the directory {parent} does not exist (create it, or choose "
+            "another --db path)"
+        )
+
+
 class SessionStore:
     """The emulator's sessions and messages; returns plain wire-shaped dicts (camelCase, absent fields omitted)."""
 
     def __init__(self, path: str | PathLike[str] = ":memory:") -> None:
+        _check_parent(path)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         with self._lock:

@@ -90,6 +90,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise RequestError(400, "bad_request", "Invalid JSON in request body") from None
     if not isinstance(body, dict):
         raise RequestError(400, "bad_request", "Request body must be a JSON object")
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON's \ud83d escape is grammatical but names no character (half of an emoji cut in two).
+        raise RequestError(
+            400, "bad_request", "Request body holds a string that is not valid Unicode (a lone surrogate escape)"
+        ) from None
     return body
 
 

@@ -5,8 +5,9 @@ Retries are decided here from one fact the caller passes, whether a repeat is sa
 * A safe request (read, or idempotent write) is repeated after a connection failure, a timeout, a
   connection closed mid-answer, and HTTP 408, 429 and 5xx (but 501 and 505, which a repeat cannot
   cure), with exponential backoff and full jitter, never sooner than ``Retry-After`` asks.
-* An unsafe write (create, fork) is repeated only when the connection was never made, so it can
-  never reach Mix twice; when its outcome is unknown the error says so and how to check.
+* An unsafe write (create, fork) is repeated only when no byte of it left (the connection was never
+  made, or a pooled one was closed by Mix as the request head was written: ``wire_trace``), so it
+  can never reach Mix twice; when its outcome is unknown the error says so and how to check.
 
 Every call ends within ``call_timeout`` (retries and back-off included, enforced by a cancel scope
 that also aborts the request in flight and drops its connection); no retry starts after
@@ -57,6 +58,7 @@ from mix_mcp.mix.errors import (
     body_snippet,
 )
 from mix_mcp.mix.models import CallbackInput, ErrorResponse, ExportSession, SessionData
+from mix_mcp.mix.wire_trace import WireTrace
 from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.redaction import Redactor
 from mix_mcp.observe.telemetry import http_attempt_span
@@ -149,7 +151,9 @@ class MixClient:
         self._http = httpx2.AsyncClient(
             headers=headers,
             timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=httpx2.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=settings.keepalive_expiry
+            ),
             transport=transport,
             follow_redirects=False,
             trust_env=False,
@@ -228,14 +232,18 @@ class MixClient:
             with anyio.fail_after(settings.call_timeout):
                 while True:
                     stats.attempts += 1
+                    wire = WireTrace()
                     try:
                         with http_attempt_span(
                             endpoint.method, endpoint.path, stats.attempts, self._server_address, self._server_port
                         ) as attempt:
-                            reply = await self._attempt(endpoint.method, path, query, content, progress)
+                            reply = await self._attempt(endpoint.method, path, query, content, progress, wire)
                             attempt.answered(reply.status)
                     except (httpx2.TransportError, MixResponseError) as failure:
-                        never_sent = isinstance(failure, _NEVER_SENT)
+                        # A reused connection Mix closed as the head was written: not one byte left either.
+                        never_sent = isinstance(failure, _NEVER_SENT) or (
+                            isinstance(failure, httpx2.TransportError) and wire.nothing_sent
+                        )
                         stats.reached = stats.reached or not never_sent
                         error = self._transport_failure(failure, endpoint, path, operation)
                         transient = isinstance(failure, httpx2.TransportError | TruncatedAnswerError)
@@ -285,9 +293,13 @@ class MixClient:
         query: Mapping[str, str] | None,
         content: bytes | None,
         progress: ProgressFn | None = None,
+        wire: WireTrace | None = None,
     ) -> Reply:
         headers = {"Content-Type": "application/json"} if content is not None else None
-        request = self._http.build_request(method, self._base + path, params=query, content=content, headers=headers)
+        extensions = {"trace": wire} if wire is not None else None
+        request = self._http.build_request(
+            method, self._base + path, params=query, content=content, headers=headers, extensions=extensions
+        )
         log_event(logger, logging.DEBUG, "mix_request", method=method, path=path, bytes=len(content or b""))
         started = time.monotonic()
         response = await self._http.send(request, stream=True)
@@ -355,14 +367,17 @@ class MixClient:
 
     def _too_large(self, status: int, method: str, path: str, content_type: str, size: int) -> MixResponseError:
         limit = self.settings.max_response_bytes
-        return MixResponseError(
-            status,
-            method,
-            path,
-            content_type,
-            f"is larger than the {limit:,}-byte limit (at least {size:,} bytes; raise MIX_MAX_RESPONSE_BYTES "
-            "if this is expected)",
+        reason = (
+            f"is larger than the {limit:,}-byte limit (at least {size:,} bytes); to read it, raise "
+            "--max-response-bytes / MIX_MAX_RESPONSE_BYTES above that size"
         )
+        if method == LIST_SESSIONS.method and path == LIST_SESSIONS.path:
+            # One oversized session (a huge title) makes every list this large, until it is gone.
+            reason += (
+                "; a list this large usually means one session holds a huge field such as its title: list once "
+                "with the higher limit, then delete_session that session (or fix it in Mix) so lists fit again"
+            )
+        return MixResponseError(status, method, path, content_type, reason)
 
     async def _pause(
         self, stats: CallStats, started: float, retry_after: float | None, operation: str | None, reason: str

@@ -96,6 +96,22 @@ class JsonFormatter(logging.Formatter):
         return self.redactor.text(json.dumps(entry, ensure_ascii=False, default=str))
 
 
+class RejectedQueryFilter(logging.Filter):
+    """Drops the query string from access-log lines of refused requests (status 400 and up).
+
+    A client may put a credential in the URL (``?access_token=...``): a request that was refused
+    for it must not leave it in the logs. uvicorn's access records carry
+    ``(client, method, path with query, HTTP version, status)`` as arguments.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[4], int) and args[4] >= 400:
+            path = str(args[2]).partition("?")
+            record.args = (args[0], args[1], path[0] + ("?[query not logged]" if path[1] else ""), args[3], args[4])
+        return True
+
+
 def configure_logging(level: str, log_format: str = "text", redactor: Redactor | None = None) -> logging.Handler:
     """Send every log record to stderr at ``level``, formatted and redacted; returns the handler."""
     handler = logging.StreamHandler(sys.stderr)
@@ -104,5 +120,8 @@ def configure_logging(level: str, log_format: str = "text", redactor: Redactor |
     logging.basicConfig(level=numeric, handlers=[handler], force=True)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RejectedQueryFilter) for f in access.filters):
+        access.addFilter(RejectedQueryFilter())
     logging.captureWarnings(True)
     return handler

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Final
 from urllib.parse import quote, urlsplit
 
@@ -40,12 +41,16 @@ def _base64_cores(raw: bytes) -> set[str]:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """What must never be shown: the API key, a password in the base URL, credential-like headers, state keys."""
+    """What must never be shown: the API key, the MCP token (flag or file), the OAuth client secret, a password
+    in the base URL, credential-like extra headers, state keys."""
     found: list[str] = []
     if settings.api_key:
         found.append(settings.api_key)
     if settings.oauth_client_secret:
         found.append(settings.oauth_client_secret)
+    if settings.auth_token:
+        found.append(settings.auth_token)
+    found.extend(_token_file_lines(settings.auth_token_file))
     password = urlsplit(settings.base_url).password
     if password:
         found.append(password)
@@ -57,6 +62,20 @@ def secrets_of(settings: Settings) -> list[str]:
                 found.append(credential.strip())
     found.extend(key_secrets(settings))
     return found
+
+
+def _token_file_lines(path: str | None) -> list[str]:
+    """Every line of the token file: the first is the token, and no other line should be shown either.
+
+    An unreadable file is no secret to mask here; starting the server reports it as a configuration error.
+    """
+    if path is None:
+        return []
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 class Redactor:

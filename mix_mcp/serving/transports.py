@@ -36,10 +36,13 @@ from mix_mcp._version import __version__
 from mix_mcp.config import HEALTH_PATH, READY_PATH, ConfigError, Settings, describe_setting
 from mix_mcp.listening import bind_socket, socket_url
 from mix_mcp.mix.client import HealthProbe, MixClient
+from mix_mcp.serving.bodies import ReadBody, read_body
 from mix_mcp.serving.health import health_routes
+from mix_mcp.serving.host_check import HostOriginGuard, HostOriginPolicy, without_sdk_check
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
 from mix_mcp.serving.oauth import resource_server
 from mix_mcp.serving.server import InFlight, ServerState, build_server
+from mix_mcp.serving.session_limits import SessionLimitNotice, session_manager_limits
 from mix_mcp.serving.stateless_exchange import stateless_endpoint
 from mix_mcp.state_keys import require_shared_key
 from mix_mcp.tools.operations import select_operations
@@ -63,6 +66,8 @@ class Runtime:
     #: Tool calls running, and MCP HTTP exchanges (other than streams) not yet answered.
     calls: InFlight = field(default_factory=InFlight)
     exchanges: InFlight = field(default_factory=InFlight)
+    #: Requests refused because their body came too slowly or was still arriving at shutdown.
+    cut_bodies: int = 0
 
     def server_state(self) -> ServerState:
         if self.state is None:
@@ -107,8 +112,13 @@ class McpGate:
         if scope["method"] == "GET":
             await self.app(scope, receive, response.send)
         else:
+            body = await read_body(receive, self.runtime.settings.body_timeout, lambda: self.runtime.draining)
+            if not isinstance(body, ReadBody):
+                self.runtime.cut_bodies += 1
+                await body(scope, receive, send)
+                return
             with self.runtime.exchanges.track():
-                await self.app(scope, receive, response.send)
+                await self.app(scope, body.replay, response.send)
         await response.end()
 
 
@@ -171,7 +181,7 @@ def _sse_routes(
         raise ConfigError(f"{describe_setting('path')}: {stream_path!r} is where SSE messages go; choose another")
     sse = SseServerTransport(
         post_path,
-        security_settings=transport_security(settings),
+        security_settings=without_sdk_check(transport_security(settings)),
         max_request_body_size=settings.max_request_bytes,
     )
     routes: list[BaseRoute] = [
@@ -186,16 +196,20 @@ def _streamable_http_routes(
 ) -> tuple[list[BaseRoute], Callable[[], AbstractAsyncContextManager[None]] | None]:
     if settings.stateless:
         # Plain JSON answers, an event stream when the client asks for progress; a call stops when its client leaves.
-        endpoint, run = stateless_endpoint(server, transport_security(settings), settings.max_request_bytes)
+        endpoint, run = stateless_endpoint(
+            server, without_sdk_check(transport_security(settings)), settings.max_request_bytes
+        )
         return [Route(settings.endpoint_path, gate(endpoint))], run
     manager = StreamableHTTPSessionManager(
         app=server,
         stateless=False,
         json_response=False,
-        security_settings=transport_security(settings),
+        security_settings=without_sdk_check(transport_security(settings)),
         max_request_body_size=settings.max_request_bytes,
+        **session_manager_limits(settings),
     )
-    return [Route(settings.endpoint_path, gate(StreamableHTTPASGIApp(manager)))], manager.run
+    endpoint = SessionLimitNotice(StreamableHTTPASGIApp(manager), settings)
+    return [Route(settings.endpoint_path, gate(endpoint))], manager.run
 
 
 def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Runtime]:
@@ -209,9 +223,10 @@ def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Ru
     # With OAuth (--oauth-issuer) every MCP request is authenticated by its access token instead.
     oauth = resource_server(settings, {op.name: op for op in operations})
     access = AccessPolicy(auth_token, allow_unauthenticated=settings.allow_unauthenticated or oauth is not None)
+    hosts = HostOriginPolicy(transport_security(settings))
 
     def gate(app: ASGIApp) -> ASGIApp:
-        return McpGate(oauth.protect(app) if oauth is not None else app, runtime, access)
+        return McpGate(HostOriginGuard(oauth.protect(app) if oauth is not None else app, hosts), runtime, access)
 
     make_routes = _sse_routes if transport == "sse" else _streamable_http_routes
     mcp_routes, run_transport = make_routes(settings, server, gate)
@@ -396,5 +411,7 @@ def serve_network(settings: Settings) -> int:
         asyncio.run(_serve(server, sock, announce))
     finally:
         sock.close()
+    if runtime.cut_bodies:
+        _status(f"{runtime.cut_bodies} request(s) refused: their body was too slow or still arriving at shutdown")
     _status("stopped")
     return 0

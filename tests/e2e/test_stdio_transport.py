@@ -1,9 +1,11 @@
-"""The stdio transport: event-loop pipes when launched by a client, the SDK's threads otherwise; stray output never
-reaches the protocol stream."""
+"""The stdio transport: event-loop pipes when launched by a client, plain reads and writes for files; stray output
+never reaches the protocol stream."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from mix_mcp.serving.stdio import _is_pipe
+from mix_mcp.serving.stdio import _is_stream
 from tests.support import clean_env, text_of
 
 NOISY_SERVER = """
@@ -44,13 +46,13 @@ anyio.run(main)
 def test_pipes_are_recognised_and_files_are_not(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     try:
-        assert _is_pipe(read_end)
-        assert _is_pipe(write_end)
+        assert _is_stream(read_end)
+        assert _is_stream(write_end)
     finally:
         os.close(read_end)
         os.close(write_end)
     with open(tmp_path / "plain", "wb") as plain:
-        assert not _is_pipe(plain.fileno())
+        assert not _is_stream(plain.fileno())
 
 
 @pytest.mark.anyio
@@ -69,11 +71,23 @@ async def test_stray_output_goes_to_stderr_not_into_the_protocol(mode: str) -> N
     assert "stray write on fd 1" in stderr
 
 
-def test_anything_but_pipes_gets_the_sdk_transport(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file or a terminal cannot be watched by the event loop; the SDK's threaded transport serves it."""
-    from mix_mcp.serving import stdio
-
-    monkeypatch.setattr(stdio, "_is_pipe", lambda fd: False)
-    assert getattr(stdio.serve_stdio(), "func", None) is stdio.stdio_server.__wrapped__  # type: ignore[attr-defined]
-    monkeypatch.setattr(stdio, "_is_pipe", lambda fd: True)
-    assert getattr(stdio.serve_stdio(), "func", None) is stdio._pipe_stdio.__wrapped__  # type: ignore[attr-defined]
+def test_files_on_stdin_and_stdout_are_served_too(tmp_path: Path) -> None:
+    """A file cannot be watched by the event loop; it is read and written directly, and every request is answered."""
+    requests = tmp_path / "requests.jsonl"
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
+         "capabilities": {}, "clientInfo": {"name": "file", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "noisy", "arguments": {}}},
+    ]  # fmt: skip
+    requests.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    answers = tmp_path / "answers.jsonl"
+    with requests.open("rb") as stdin, answers.open("wb") as stdout:
+        done = subprocess.run(
+            [sys.executable, "-c", NOISY_SERVER], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+            env=clean_env(), timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    written = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
+    assert [answer["id"] for answer in written] == [1, 2]
+    assert written[1]["result"]["content"][0]["text"] == "still fine"

@@ -257,8 +257,10 @@ UNSCRIPTED = Respond.envelope(418, "the fault upstream had no scripted answer fo
 class FaultUpstream:
     """The server: ``with FaultUpstream() as upstream: upstream.push(Respond.json(200, [])) ...``."""
 
-    def __init__(self, fallback: Action = UNSCRIPTED) -> None:
+    def __init__(self, fallback: Action = UNSCRIPTED, idle_close: float | None = None) -> None:
         self.fallback = fallback
+        #: Close a kept-alive connection that stays idle this long between requests, as many servers do.
+        self.idle_close = idle_close
         self.requests: list[Recorded] = []
         self._queue: deque[Action] = deque()
         self._lock = threading.Lock()
@@ -396,7 +398,10 @@ class FaultUpstream:
         connection = self._connections
         try:
             while True:
-                request = await _read_request(reader)
+                try:
+                    request = await asyncio.wait_for(_read_request(reader), self.idle_close)
+                except TimeoutError:
+                    break
                 if request is None:
                     break
                 request.connection = connection
