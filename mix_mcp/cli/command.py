@@ -136,7 +136,7 @@ def _mix_target(settings: Settings) -> Iterator[Settings]:
         return
     from mix_mcp.emulator import BackgroundEmulator
 
-    with BackgroundEmulator() as emulator:
+    with BackgroundEmulator(mix_version=settings.mix_version) as emulator:
         yield settings.with_overrides(base_url=emulator.url)
 
 

@@ -26,6 +26,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mix_mcp.emulator.app import create_app
+from mix_mcp.emulator.profiles import DEFAULT_VERSION, PROFILES, profile_for
 from mix_mcp.emulator.seed import LARGE_SESSION_ID, seed_demo_data, seed_large_session
 from mix_mcp.emulator.store import SessionStore
 from mix_mcp.listening import bind_socket, socket_url
@@ -98,6 +99,7 @@ async def serve_emulator(
     api_key: str | None = None,
     large_session_messages: int = 0,
     ready: Callable[[str], None] | None = None,
+    mix_version: str = DEFAULT_VERSION,
 ) -> None:
     """Run the emulator until cancelled or interrupted.
 
@@ -108,7 +110,7 @@ async def serve_emulator(
     try:
         sock = bind_socket(host, port)
         url = socket_url(sock)
-        server = make_server(create_app(store, api_key=api_key))
+        server = make_server(create_app(store, api_key=api_key, profile=profile_for(mix_version)))
 
         def announce() -> None:
             sys.stderr.write(f"{READY_PREFIX}{url}\n")
@@ -137,7 +139,9 @@ class BackgroundEmulator:
         large_session_messages: int = 0,
         store: SessionStore | None = None,
         startup_timeout: float = 10.0,
+        mix_version: str = DEFAULT_VERSION,
     ) -> None:
+        self._profile = profile_for(mix_version)
         self._db = db
         self._seed = seed
         self._api_key = api_key
@@ -180,7 +184,7 @@ class BackgroundEmulator:
             self._stop()
             raise
         url = socket_url(sock)
-        self._server = make_server(create_app(self._store, api_key=self._api_key))
+        self._server = make_server(create_app(self._store, api_key=self._api_key, profile=self._profile))
         self._thread = threading.Thread(target=self._run, args=(self._server, sock), name="mix-emulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(self._startup_timeout):
@@ -266,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also insert one session with N messages of ~10 KB each (default: none)",
     )
+    parser.add_argument(
+        "--mix-version",
+        choices=list(PROFILES),
+        default=DEFAULT_VERSION,
+        help="the Mix version to play: its routes, fields and quirks (default: %(default)s; "
+        "docs/compatibility.md lists what each one does)",
+    )
     return parser
 
 
@@ -282,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 api_key=args.api_key,
                 large_session_messages=args.large_session,
+                mix_version=args.mix_version,
             )
         )
     except KeyboardInterrupt:

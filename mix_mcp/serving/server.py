@@ -21,16 +21,17 @@ from typing import Any, Final
 
 import anyio
 import mcp_types as types
-from mcp.server import Server
+from mcp.server import NotificationOptions, Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 
 from mix_mcp._version import __version__
 from mix_mcp.config import Settings
 from mix_mcp.mix.client import CallStats, MixClient, ProgressFn
-from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixMCPError
+from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixMCPError, OperationUnavailableError
 from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.telemetry import tool_call_span
+from mix_mcp.serving.capabilities import ToolAvailability
 from mix_mcp.tools import resources
 from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.confirmation import ConfirmationRefused, confirm
@@ -53,6 +54,8 @@ INSTRUCTIONS: Final = (
 #: Asks before an operation runs: ``None`` to go ahead, an ``InputRequiredResult`` to ask the client
 #: first (2026-07-28), or raises ConfirmationRefused.
 Gate = Callable[[Operation, ToolArguments], Awaitable[types.InputRequiredResult | None]]
+#: Told when Mix's router says the operation does not exist on this Mix.
+Unavailable = Callable[[Operation], Awaitable[None]]
 
 
 class InFlight:
@@ -89,6 +92,20 @@ class ServerState:
 
     client: MixClient
     in_flight: InFlight = field(default_factory=InFlight)
+
+
+class MixServer(Server[ServerState]):
+    """The SDK's low-level server, announcing ``tools.listChanged``: tools leave the list when Mix lacks them."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> Any:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=True), experimental_capabilities, extensions
+        )
 
 
 def tool_definition(op: Operation) -> types.Tool:
@@ -130,6 +147,7 @@ async def run_tool(
     *,
     gate: Gate | None = None,
     progress: ProgressFn | None = None,
+    unavailable: Unavailable | None = None,
 ) -> types.CallToolResult | types.InputRequiredResult:
     """Validate, confirm, send, shape: the whole life of one tool call, in one span and one log line.
 
@@ -145,7 +163,7 @@ async def run_tool(
     error: str | None = None
     try:
         with tool_call_span(op.name) as span:
-            result, outcome, error = await _execute(client, op, arguments, stats, gate, progress)
+            result, outcome, error = await _execute(client, op, arguments, stats, gate, progress, unavailable)
             span.finish(outcome=outcome, attempts=stats.attempts, status=stats.status, error_type=error)
         return result
     finally:
@@ -169,6 +187,7 @@ async def _execute(
     stats: CallStats,
     gate: Gate | None,
     progress: ProgressFn | None,
+    unavailable: Unavailable | None = None,
 ) -> tuple[types.CallToolResult | types.InputRequiredResult, str, str | None]:
     """The call's result, its outcome, and when it failed the error's type name (never its message)."""
     try:
@@ -185,6 +204,8 @@ async def _execute(
     except ConfirmationRefused as exc:
         return _error_result(exc.describe(op.hints)), "refused", type(exc).__name__
     except MixMCPError as exc:
+        if isinstance(exc, OperationUnavailableError) and unavailable is not None:
+            await unavailable(op)
         outcome = "invalid" if isinstance(exc, ArgumentsError) else "error"
         return _error_result(client.advise(exc, op.hints)), outcome, type(exc).__name__
     except Exception as exc:
@@ -249,6 +270,7 @@ def build_server(
     enabled = {op.name: op for op in chosen}
     tools = [tool_definition(op) for op in enabled.values()]
     served = resources.published(enabled)
+    availability = ToolAvailability()
     listed_resources = resources.resource_listing(served)
     listed_templates = resources.template_listing(served)
 
@@ -263,12 +285,17 @@ def build_server(
     async def list_tools(
         _ctx: ServerRequestContext[ServerState], _params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tools)
+        return types.ListToolsResult(tools=availability.listed(tools))
 
     async def call_tool(
         ctx: ServerRequestContext[ServerState], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         op = enabled.get(params.name)
+        if op is not None and op.name in availability.withdrawn:
+            return _error_result(
+                f"Tool {op.name!r} is not offered by the Mix server this mix-mcp talks to, so it was removed from "
+                f"the tool list. Available tools: {', '.join(t.name for t in availability.listed(tools))}."
+            )
         if op is None:
             known = ", ".join(enabled)
             reason = "is disabled on this server" if params.name in OPERATIONS_BY_NAME else "does not exist"
@@ -281,8 +308,13 @@ def build_server(
             async def gate(op: Operation, args: ToolArguments) -> types.InputRequiredResult | None:
                 return await confirm(ctx, params, client, op, args)
 
+        async def withdraw(op: Operation) -> None:
+            await availability.withdraw(op.name, ctx)
+
         with state.in_flight.track():
-            return await run_tool(client, op, params.arguments, gate=gate, progress=progress_reporter(ctx))
+            return await run_tool(
+                client, op, params.arguments, gate=gate, progress=progress_reporter(ctx), unavailable=withdraw
+            )
         return _stopped_result(op)
 
     def tool_input_schema(name: str) -> dict[str, Any] | None:
@@ -314,7 +346,7 @@ def build_server(
         completion = await resources.complete_session_id(ctx.lifespan_context.client, params.argument.value)
         return types.CompleteResult(completion=completion)
 
-    server = Server(
+    server = MixServer(
         SERVER_NAME,
         version=__version__,
         title="Mix sessions",
@@ -328,6 +360,7 @@ def build_server(
         on_list_resource_templates=list_resource_templates if served else None,
         on_read_resource=read_resource if served else None,
         on_completion=complete if listed_templates else None,
+        on_subscriptions_listen=availability.listen,
     )
     if settings.confirm_destructive:
         # Seals the state of a confirmation round and binds it to the tool and its arguments (2026-07-28).
