@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from tests.e2e.workflow import ToolListChanges, run_full_workflow
 from tests.support import ALL_TOOLS, PROTOCOL_MODES, free_port, running_emulator, stdio_client_for, text_of
@@ -58,6 +59,8 @@ async def test_full_workflow_on_the_feb_2026_mix(mode: str) -> None:
             assert client.server_capabilities is not None and client.server_capabilities.tools is not None
             if mode == "legacy":
                 assert client.server_capabilities.tools.list_changed is True
+            else:  # the change then arrives on a subscriptions/listen stream
+                assert client.protocol_version in MODERN_PROTOCOL_VERSIONS
             await run_full_workflow(client, f"stdio {mode} 2026-02", mix_version="2026-02", changes=changes)
             again = await client.call_tool("fork_session", {"session_id": "any", "message_index": 0})
             assert again.is_error and "removed from the tool list" in text_of(again)

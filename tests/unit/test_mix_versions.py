@@ -252,3 +252,59 @@ async def test_a_base_url_with_a_path_is_named_as_the_problem(version: str, suff
     assert "Mix answered 404 for every route: is MIX_BASE_URL the Mix root? `mix-mcp doctor` checks it" in text
     assert f"GET /api/api/sessions/{DEMO_SESSION_ID} answered 404" in text
     assert "Call list_sessions" not in text
+
+
+# ------------------------------------------------------------------------ reading answers, settings
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "expected"),
+    [
+        (404, "text/plain; charset=utf-8", b"404 page not found\n", "route"),
+        (405, "text/plain; charset=utf-8", b"Method Not Allowed\n", "method"),
+        (404, "application/json", b"404 page not found\n", None),
+        (404, "text/plain", b"Not Found", None),
+        (500, "text/plain", b"404 page not found", None),
+    ],
+)
+def test_gos_router_answers_are_told_apart(status: int, content_type: str, body: bytes, expected: str | None) -> None:
+    from mix_mcp.mix.answers import router_refusal
+
+    assert router_refusal(status, content_type, body) == expected
+
+
+def test_the_validation_prefix_names_the_argument_in_snake_case() -> None:
+    from mix_mcp.mix.answers import no_rows, reworded_validation
+
+    assert reworded_validation("Validation error for field 'browserMode': browserMode is required") == (
+        "browserMode is required",
+        "browser_mode",
+    )
+    assert reworded_validation("title is required") == ("title is required", None)
+    assert no_rows(500, b'{"error":{"message":"x: sql: no rows in result set"}}')
+    assert not no_rows(404, b"sql: no rows in result set")
+
+
+def test_the_emulator_version_setting_is_checked() -> None:
+    from mix_mcp.config import ConfigError, load_settings
+
+    assert load_settings(environ={"MIX_MCP_EMULATOR_MIX_VERSION": "2026-02"}).mix_version == "2026-02"
+    assert load_settings(environ={}).mix_version == "2025-10"
+    with pytest.raises(ConfigError, match="2025-10, 2026-02, 2025-09"):
+        load_settings(environ={"MIX_MCP_EMULATOR_MIX_VERSION": "2024-01"})
+
+
+def test_the_compatibility_table_names_what_each_version_lacks() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "compatibility.md").read_text(encoding="utf-8")
+    rows = {line.split("`")[1]: line for line in page.splitlines() if line.startswith("| `")}
+    assert set(rows) == set(PROFILES)
+    by_id = {op.endpoint.operation_id: op.name for op in OPERATIONS_BY_NAME.values()}
+    for version, profile in PROFILES.items():
+        lacking = [name for op_id, name in by_id.items() if op_id not in profile.operations]
+        cells = rows[version].split("|")
+        offered = cells[2]
+        assert ("all eight" in offered) == (not lacking), version
+        for name in lacking:
+            assert f"`{name}`" in offered, (version, name)
