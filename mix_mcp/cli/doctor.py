@@ -36,6 +36,7 @@ from mix_mcp.mix.errors import (
     WrongBaseURLError,
 )
 from mix_mcp.mix.models import SessionData
+from mix_mcp.tools.operations import OPERATIONS
 
 Status = Literal["ok", "warn", "fail", "info"]
 
@@ -135,8 +136,6 @@ async def _offers(client: MixClient, endpoint: Endpoint) -> bool:
 
 def _versions(report: Report) -> Check:
     """Which operations, and so which tools, this Mix offers; and the version its health check reports."""
-    from mix_mcp.tools.operations import OPERATIONS
-
     by_id = {op.endpoint.operation_id: op.name for op in OPERATIONS}
     offered = [by_id[op_id] for op_id, yes in report.operations.items() if yes and op_id in by_id]
     missing = [by_id[op_id] for op_id, yes in report.operations.items() if not yes and op_id in by_id]
