@@ -284,8 +284,9 @@ def build_server(
             yield ServerState(client)
 
     async def list_tools(
-        _ctx: ServerRequestContext[ServerState], _params: types.PaginatedRequestParams | None
+        ctx: ServerRequestContext[ServerState], _params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        availability.note(ctx)
         return types.ListToolsResult(tools=availability.listed(tools))
 
     async def call_tool(

@@ -59,3 +59,21 @@ async def test_a_base_url_pointing_at_mix_mcp_itself_is_named_as_the_problem(mod
     assert "Mix answered 404 for every route: is MIX_BASE_URL the Mix root? `mix-mcp doctor` checks it" in text
     assert "GET /mcp/api/sessions/abc answered 404" in text
     assert "Call list_sessions" not in text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("transport", ["sse", "http"])
+async def test_every_connected_handshake_client_hears_of_the_withdrawal(transport: str) -> None:
+    caller, bystander = ToolListChanges(), ToolListChanges()
+    with running_server("--transport", transport, *FEB) as server:
+        async with (
+            _client(transport, server.url, "legacy", caller) as first,
+            _client(transport, server.url, "legacy", bystander) as second,
+        ):
+            await second.list_tools()
+            refused = await first.call_tool("fork_session", {"session_id": "s", "message_index": 0})
+            assert refused.is_error and "does not offer fork_session" in text_of(refused)
+            await caller.wait()
+            await bystander.wait()
+            assert "fork_session" not in {tool.name for tool in (await second.list_tools()).tools}
+    assert caller.count == 1 and bystander.count == 1
