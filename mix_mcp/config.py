@@ -23,6 +23,8 @@ _HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 _TOOL_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TRANSPORTS: Final = ("stdio", "sse", "http")
+#: Mix versions the built-in emulator can play (``mix_mcp.emulator.profiles`` holds what each one does).
+EMULATOR_MIX_VERSIONS: Final = ("2025-10", "2026-02", "2025-09")
 #: Where each network transport listens unless ``--path`` says otherwise.
 DEFAULT_PATHS: Final = {"http": "/mcp", "sse": "/sse"}
 #: Operations endpoints, always at these paths and outside the token check.
@@ -65,6 +67,7 @@ class Settings:
     #: Below the idle timeouts of common servers and proxies (nginx 75 s, Node 5 s, many gateways 60 s).
     keepalive_expiry: float = 4.0
     use_emulator: bool = False
+    mix_version: str = EMULATOR_MIX_VERSIONS[0]
     log_level: str = "WARNING"
     log_format: str = "text"
     read_only: bool = False
@@ -127,6 +130,11 @@ class Settings:
         self._check_serving()
 
     def _check_serving(self) -> None:
+        if self.mix_version not in EMULATOR_MIX_VERSIONS:
+            raise ConfigError(
+                f"{describe_setting('mix_version')} must be one of {', '.join(EMULATOR_MIX_VERSIONS)}, "
+                f"got {self.mix_version!r}"
+            )
         if self.transport not in TRANSPORTS:
             raise ConfigError(f"{describe_setting('transport')} must be one of {', '.join(TRANSPORTS)}")
         if not self.host or any(c.isspace() or c in "/[]" for c in self.host):
@@ -224,6 +232,12 @@ SETTINGS: Final = (
         "Seconds an idle pooled connection to Mix is kept for reuse (at least 0.1); keep it below Mix's idle timeout.",
     ),
     Setting("use_emulator", "--emulator", "MIX_MCP_EMULATOR", "Run against the built-in Mix emulator (in process)."),
+    Setting(
+        "mix_version",
+        "--mix-version",
+        "MIX_MCP_EMULATOR_MIX_VERSION",
+        "Mix version the built-in emulator plays with --emulator: 2025-10, 2026-02 or 2025-09.",
+    ),
     Setting(
         "log_level",
         "--log-level",

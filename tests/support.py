@@ -120,10 +120,12 @@ def stdio_server(*serve_args: str, env: dict[str, str] | None = None) -> StdioSe
     )
 
 
-def stdio_client_for(*serve_args: str, mode: str, errlog: TextIO | None = None, **env: str) -> Client:
+def stdio_client_for(
+    *serve_args: str, mode: str, errlog: TextIO | None = None, message_handler: Any = None, **env: str
+) -> Client:
     params = stdio_server(*serve_args, env=clean_env(**env))
     transport = stdio_client(params, errlog=errlog) if errlog is not None else stdio_client(params)
-    return Client(transport, mode=mode, read_timeout_seconds=60)
+    return Client(transport, mode=mode, read_timeout_seconds=60, message_handler=message_handler)
 
 
 def text_of(result: Any) -> str:

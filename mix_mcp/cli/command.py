@@ -147,7 +147,7 @@ def _mix_target(settings: Settings, db: str | None = None) -> Iterator[Settings]
         return
     from mix_mcp.emulator import BackgroundEmulator
 
-    with BackgroundEmulator(db=db or ":memory:") as emulator:
+    with BackgroundEmulator(db=db or ":memory:", mix_version=settings.mix_version) as emulator:
         yield settings.with_overrides(base_url=emulator.url)
 
 

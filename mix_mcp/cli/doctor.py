@@ -5,11 +5,16 @@ the failures people actually meet: nothing listening, a host that does not resol
 or rejected API key, a base URL with the wrong path, and a URL that answers but is not Mix (a web
 UI, a proxy page, another JSON service). Each gets one piece of advice. A healthy answer is also
 read for fields this version does not know, the sign of a newer Mix revision.
+
+Then doctor asks which of the eight operations this Mix offers, without changing anything: each
+operation's route is called for a session id that cannot exist, with an empty body, so Mix refuses
+it (400, 404, 500) unless its router has no such route at all, and reads the version ``/health`` reports.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
@@ -20,9 +25,18 @@ import httpx2
 from mix_mcp._version import __version__
 from mix_mcp.config import DEFAULT_BASE_URL, Settings, describe_setting
 from mix_mcp.mix.client import SESSION_LIST, CallStats, MixClient
-from mix_mcp.mix.endpoints import LIST_SESSIONS
-from mix_mcp.mix.errors import MixAPIError, MixMCPError, MixResponseError, MixTimeoutError, MixUnreachableError
+from mix_mcp.mix.endpoints import ALL_ENDPOINTS, HEALTH_CHECK, LIST_SESSIONS, Endpoint
+from mix_mcp.mix.errors import (
+    MixAPIError,
+    MixMCPError,
+    MixResponseError,
+    MixTimeoutError,
+    MixUnreachableError,
+    OperationUnavailableError,
+    WrongBaseURLError,
+)
 from mix_mcp.mix.models import SessionData
+from mix_mcp.tools.operations import OPERATIONS
 
 Status = Literal["ok", "warn", "fail", "info"]
 
@@ -50,6 +64,10 @@ class Report:
     session_count: int | None = None
     extra_fields: list[str] = field(default_factory=list)
     version: str = __version__
+    #: What Mix's ``/health`` says its version is, when it says.
+    mix_version: str | None = None
+    #: Operation id -> whether this Mix routes it.
+    operations: dict[str, bool] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -66,17 +84,19 @@ async def diagnose(settings: Settings, *, transport: httpx2.AsyncBaseTransport |
     probe = settings.with_overrides(max_retries=0)
     stats = CallStats()
     started = time.perf_counter()
-    try:
-        async with MixClient(probe, transport=transport) as client:
+    async with MixClient(probe, transport=transport) as client:
+        try:
             data = await client.send(LIST_SESSIONS, idempotent=True, expect=SESSION_LIST, stats=stats)
-    except MixMCPError as error:
-        if isinstance(error, MixAPIError | MixResponseError):
-            report.latency_ms = _elapsed_ms(started)
-            report.checks.append(_answered(settings, error.status, report.latency_ms))
-        report.checks.append(_failure(error, settings))
-        return report
-    report.latency_ms = _elapsed_ms(started)
-    sessions: list[dict[str, Any]] = data
+        except MixMCPError as error:
+            if isinstance(error, MixAPIError | MixResponseError):
+                report.latency_ms = _elapsed_ms(started)
+                report.checks.append(_answered(settings, error.status, report.latency_ms))
+            report.checks.append(_failure(error, settings))
+            return report
+        report.latency_ms = _elapsed_ms(started)
+        report.mix_version = await _health_version(client)
+        report.operations = {op.operation_id: await _offers(client, op) for op in ALL_ENDPOINTS}
+    sessions: list[dict[str, Any]] = data or []  # early Mix versions send null for none
     report.session_count = len(sessions)
     report.checks.append(_answered(settings, stats.status or 200, report.latency_ms))
     if sessions:
@@ -85,8 +105,51 @@ async def diagnose(settings: Settings, *, transport: httpx2.AsyncBaseTransport |
         detail = "an empty JSON array (no sessions yet, so no fields could be compared)"
     report.checks.append(Check("sessions API", "ok", detail))
     report.extra_fields = sorted({key for item in sessions for key in item} - KNOWN_SESSION_FIELDS)
+    report.checks.append(_versions(report))
     report.checks.append(_revision(report.extra_fields, bool(sessions)))
     return report
+
+
+async def _health_version(client: MixClient) -> str | None:
+    """The ``version`` Mix's health check reports, or ``None`` when it reports none."""
+    try:
+        health = await client.send(HEALTH_CHECK, idempotent=True)
+    except MixMCPError:
+        return None
+    version = health.get("version") if isinstance(health, dict) else None
+    return client.redactor.text(version)[:200] if isinstance(version, str) else None
+
+
+async def _offers(client: MixClient, endpoint: Endpoint) -> bool:
+    """Whether Mix routes ``endpoint``, asked so that nothing can change: an unknown id and an empty body."""
+    if endpoint is LIST_SESSIONS:
+        return True
+    probe_id = f"mix-mcp-doctor-probe-{secrets.token_hex(8)}" if endpoint.takes_id else None
+    try:
+        await client.send(endpoint, session_id=probe_id, idempotent=False)
+    except OperationUnavailableError:
+        return False
+    except MixMCPError:
+        return True  # refused for the id or the body: the route exists
+    return True
+
+
+def _versions(report: Report) -> Check:
+    """Which operations, and so which tools, this Mix offers; and the version its health check reports."""
+    by_id = {op.endpoint.operation_id: op.name for op in OPERATIONS}
+    offered = [by_id[op_id] for op_id, yes in report.operations.items() if yes and op_id in by_id]
+    missing = [by_id[op_id] for op_id, yes in report.operations.items() if not yes and op_id in by_id]
+    version = f"/health reports version {report.mix_version!r}" if report.mix_version else "/health reports no version"
+    detail = f"{version}; offers {', '.join(offered)}"
+    if not missing:
+        return Check("operations", "ok", detail + " (all eight tools work)")
+    return Check(
+        "operations",
+        "info",
+        f"{detail}; does not offer {', '.join(missing)}",
+        f"mix-mcp leaves {', '.join(missing)} out of its tool list once a call meets the missing route; "
+        "docs/compatibility.md lists what each Mix version offers.",
+    )
 
 
 def _elapsed_ms(started: float) -> float:
@@ -133,6 +196,8 @@ def _is_loopback(host: str) -> bool:
 
 def _failure(error: MixMCPError, settings: Settings) -> Check:
     base = settings.display_base_url
+    if isinstance(error, WrongBaseURLError):
+        return _wrong_path(settings, f"HTTP 404 from GET {_sessions_url(settings)}, and from its /health")
     if isinstance(error, MixUnreachableError):
         if "resolved" in error.reason:
             advice = f"Check the host name in {_BASE_URL} (now {base}); it does not resolve."
@@ -166,16 +231,7 @@ def _status_failure(error: MixAPIError, settings: Settings) -> Check:
             advice = f"This Mix requires an API key: set {_API_KEY} to a key for this Mix server."
         return Check("authentication", "fail", detail, advice)
     if error.status == 404:
-        path = urlsplit(settings.base_url).path.rstrip("/")
-        advice = (
-            f"{_BASE_URL} must be the root Mix serves its API under (e.g. {DEFAULT_BASE_URL}); "
-            "mix-mcp adds /api/sessions itself."
-        )
-        if path:
-            advice += f" Try it without the path {path!r}."
-        if not error.envelope_ok:
-            advice += " The answer is not in Mix's error format either: is this a Mix server at all?"
-        return Check("URL path", "fail", detail, advice)
+        return _wrong_path(settings, detail, enveloped=error.envelope_ok)
     if 300 <= error.status < 400:
         return Check(
             "URL path",
@@ -193,6 +249,19 @@ def _status_failure(error: MixAPIError, settings: Settings) -> Check:
         detail,
         f"Something answers at {settings.display_base_url} but not as Mix's sessions API does: check {_BASE_URL}.",
     )
+
+
+def _wrong_path(settings: Settings, detail: str, *, enveloped: bool = True) -> Check:
+    path = urlsplit(settings.base_url).path.rstrip("/")
+    advice = (
+        f"{_BASE_URL} must be the root Mix serves its API under (e.g. {DEFAULT_BASE_URL}); "
+        "mix-mcp adds /api/sessions itself."
+    )
+    if path:
+        advice += f" Try it without the path {path!r}."
+    if not enveloped:
+        advice += " The answer is not in Mix's error format either: is this a Mix server at all?"
+    return Check("URL path", "fail", detail, advice)
 
 
 def _shape_failure(error: MixResponseError, settings: Settings) -> Check:

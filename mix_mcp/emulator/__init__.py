@@ -1,7 +1,8 @@
 """A local emulator of Mix's sessions REST API.
 
 It lets mix-mcp be tried, tested and benchmarked without a Mix installation, and answers the way the
-contract says Mix does: same paths, statuses, bodies and error envelopes. It depends only on the
+contract says Mix does: same paths, statuses, bodies and error envelopes. With ``--mix-version`` it plays
+a given Mix release instead, quirks included (``profiles`` says what each one does). It depends only on the
 contract modules (``mix_mcp.mix.models``, ``mix_mcp.mix.endpoints``), Starlette and uvicorn, never on the
 client it is used to test.
 """

@@ -24,15 +24,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mix_mcp._version import __version__
+from mix_mcp.emulator import quirks
 from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
-from mix_mcp.emulator.store import MessageIndexError, SessionStore, StoreError
+from mix_mcp.emulator.profiles import SEED, MixProfile
+from mix_mcp.emulator.store import MessageIndexError, SessionNotFoundError, SessionStore, StoreError
 from mix_mcp.emulator.validation import (
     RequestError,
     parse_bool_query,
     parse_callbacks_update,
     parse_create_session,
     parse_fork,
-    parse_json_object,
     parse_rewind,
 )
 from mix_mcp.mix import endpoints
@@ -57,21 +58,33 @@ def _error_type_for(status: int) -> str:
     return _ERROR_TYPES_BY_STATUS.get(status, "bad_request")
 
 
-async def _request_error(_request: Request, exc: Exception) -> Response:
+def _profile(request: Request) -> MixProfile:
+    profile = getattr(request.app.state, "mix_profile", SEED)
+    assert isinstance(profile, MixProfile)
+    return profile
+
+
+async def _request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
-    return error_response(exc.status, exc.error_type, exc.message)
+    message = exc.message
+    if exc.error_type == "validation_error":
+        message = quirks.validation_message(_profile(request), message)
+    return error_response(exc.status, exc.error_type, message)
 
 
-async def _store_error(_request: Request, exc: Exception) -> Response:
+async def _store_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StoreError)
     if isinstance(exc, MessageIndexError):
-        return error_response(400, "validation_error", exc.message)
+        return error_response(400, "validation_error", quirks.validation_message(_profile(request), exc.message))
     return error_response(404, "not_found", exc.message)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404 (no route) and 405 (wrong method), in Mix's envelope."""
+    """Starlette's own 404 (no route) and 405 (wrong method): Go's router text or Mix's envelope, by version."""
     assert isinstance(exc, HTTPException)
+    routed = quirks.router_answer(_profile(request), exc.status_code, (exc.headers or {}).get("Allow"))
+    if routed is not None:
+        return routed
     if exc.status_code == 404:
         message = f"Route not found: {request.method} {request.url.path}"
     elif exc.status_code == 405:
@@ -161,23 +174,35 @@ def _is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    return parse_json_object(await request.body())
-
-
 class _Handlers:
-    """One coroutine per contract operation; SQLite work runs in the thread pool to keep the loop free."""
+    """One coroutine per contract operation; SQLite work runs in the thread pool to keep the loop free.
 
-    def __init__(self, store: SessionStore) -> None:
+    Where Mix versions differ, a handler asks ``quirks`` with its profile. The create fields of Feb 2026
+    (browserMode, ...) are kept here, in memory, beside the store: they only echo back in ``SessionData``.
+    """
+
+    def __init__(self, store: SessionStore, profile: MixProfile = SEED) -> None:
         self.store = store
+        self.profile = profile
+        self.settings: dict[str, dict[str, str]] = {}
+
+    async def _body(self, request: Request, endpoint: endpoints.Endpoint) -> dict[str, Any]:
+        return quirks.decode_body(self.profile, endpoint.operation_id, await request.body())
+
+    def _session(self, data: dict[str, Any], status: int) -> Response:
+        shaped = quirks.present_session(self.profile, data, self.settings.get(str(data["id"])))
+        return JSONResponse(shaped, status_code=status)
 
     async def list_sessions(self, request: Request) -> Response:
         include = parse_bool_query("includeSubagents", request.query_params.get("includeSubagents"))
         sessions = await run_in_threadpool(self.store.list_sessions, include_subagents=include)
-        return JSONResponse(sessions, status_code=endpoints.LIST_SESSIONS.success_status)
+        listed = quirks.present_list(self.profile, sessions, self.settings)
+        return JSONResponse(listed, status_code=endpoints.LIST_SESSIONS.success_status)
 
     async def create_session(self, request: Request) -> Response:
-        parsed = parse_create_session(await _json_body(request))
+        body = await self._body(request, endpoints.CREATE_SESSION)
+        parsed = parse_create_session(body)
+        settings = quirks.session_settings(self.profile, body)
         session = await run_in_threadpool(
             self.store.create_session,
             title=parsed.title,
@@ -185,20 +210,29 @@ class _Handlers:
             custom_system_prompt=parsed.custom_system_prompt,
             callbacks=parsed.callbacks,
         )
-        return JSONResponse(session, status_code=endpoints.CREATE_SESSION.success_status)
+        if settings:
+            self.settings[str(session["id"])] = settings
+        return self._session(session, endpoints.CREATE_SESSION.success_status)
 
     async def get_session(self, request: Request) -> Response:
         session = await run_in_threadpool(self.store.get_session, _session_id(request))
-        return JSONResponse(session, status_code=endpoints.GET_SESSION.success_status)
+        return self._session(session, endpoints.GET_SESSION.success_status)
 
     async def delete_session(self, request: Request) -> Response:
-        await run_in_threadpool(self.store.delete_session, _session_id(request))
+        session_id = _session_id(request)
+        try:
+            await run_in_threadpool(self.store.delete_session, session_id)
+        except SessionNotFoundError:
+            if not self.profile.delete_unknown_no_rows:
+                raise
+            return error_response(500, "internal_error", quirks.NO_ROWS_MESSAGE)
+        self.settings.pop(session_id, None)
         return Response(status_code=endpoints.DELETE_SESSION.success_status)
 
     async def update_session_callbacks(self, request: Request) -> Response:
-        callbacks = parse_callbacks_update(await _json_body(request))
+        callbacks = parse_callbacks_update(await self._body(request, endpoints.UPDATE_SESSION_CALLBACKS))
         session = await run_in_threadpool(self.store.set_callbacks, _session_id(request), callbacks)
-        return JSONResponse(session, status_code=endpoints.UPDATE_SESSION_CALLBACKS.success_status)
+        return self._session(session, endpoints.UPDATE_SESSION_CALLBACKS.success_status)
 
     async def export_session(self, request: Request) -> Response:
         session_id = _session_id(request)
@@ -211,17 +245,25 @@ class _Handlers:
         )
 
     async def fork_session(self, request: Request) -> Response:
-        parsed = parse_fork(await _json_body(request))
-        session = await run_in_threadpool(
-            self.store.fork_session, _session_id(request), message_index=parsed.message_index, title=parsed.title
-        )
-        return JSONResponse(session, status_code=endpoints.FORK_SESSION.success_status)
+        parsed = parse_fork(quirks.fork_index(self.profile, await self._body(request, endpoints.FORK_SESSION)))
+        try:
+            session = await run_in_threadpool(
+                self.store.fork_session, _session_id(request), message_index=parsed.message_index, title=parsed.title
+            )
+        except SessionNotFoundError:
+            if not self.profile.fork_unknown_500:
+                raise
+            return error_response(500, "internal_error", quirks.FORK_INTERNAL_MESSAGE)
+        return self._session(session, endpoints.FORK_SESSION.success_status)
 
     async def rewind_session(self, request: Request) -> Response:
-        parsed = parse_rewind(await _json_body(request))
-        # cleanupMedia is accepted and checked; the emulator keeps no media files to clean up.
+        body = await self._body(request, endpoints.REWIND_SESSION)
+        parsed = parse_rewind(body)
+        # cleanupMedia is checked and resolved by version; the emulator keeps no media files to clean up.
+        cleanup = quirks.cleanup_media(self.profile, body, parsed.cleanup_media)
+        logger.debug("rewind %s cleanupMedia=%s", _session_id(request), cleanup)
         session = await run_in_threadpool(self.store.rewind_session, _session_id(request), message_id=parsed.message_id)
-        return JSONResponse(session, status_code=endpoints.REWIND_SESSION.success_status)
+        return self._session(session, endpoints.REWIND_SESSION.success_status)
 
     def by_operation(self) -> dict[str, Handler]:
         return {
@@ -236,11 +278,16 @@ class _Handlers:
         }
 
 
-def _routes(store: SessionStore) -> list[Route]:
-    """One route per path with every method it serves, so that a 405 names all allowed methods."""
-    handlers = _Handlers(store).by_operation()
+def _routes(store: SessionStore, profile: MixProfile = SEED) -> list[Route]:
+    """One route per path with every method it serves, so that a 405 names all allowed methods.
+
+    Only the operations the profile's Mix version offers are routed; the rest get the router's 404.
+    """
+    handlers = _Handlers(store, profile).by_operation()
     by_path: dict[str, dict[str, Handler]] = {}
     for endpoint in endpoints.ALL_ENDPOINTS:
+        if not profile.offers(endpoint):
+            continue
         by_path.setdefault(endpoint.path, {})[endpoint.method] = handlers[endpoint.operation_id]
 
     def dispatcher(methods: dict[str, Handler]) -> Handler:
@@ -255,16 +302,21 @@ def _routes(store: SessionStore) -> list[Route]:
     return routes
 
 
-async def _health(_request: Request) -> Response:
+async def _health(request: Request) -> Response:
     """Mix's ``GET /health``, which readiness probes ask; like Mix's, it needs no API key."""
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return JSONResponse({"status": "healthy", "timestamp": now, "version": f"mix-emulator {__version__}"})
+    version = f"mix-emulator {__version__} (plays Mix {_profile(request).version})"
+    return JSONResponse({"status": "healthy", "timestamp": now, "version": version})
 
 
 def create_app(
-    store: SessionStore, *, api_key: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    store: SessionStore,
+    *,
+    api_key: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    profile: MixProfile = SEED,
 ) -> Starlette:
-    """The emulator as an ASGI app over ``store``.
+    """The emulator as an ASGI app over ``store``, playing the Mix version ``profile`` describes.
 
     With a non-empty ``api_key`` every ``/api`` request needs ``Authorization: Bearer <api_key>``, as a
     Mix with authentication configured would; without one, everything is open, like a local Mix.
@@ -277,7 +329,7 @@ def create_app(
     if api_key:
         middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
     app = Starlette(
-        routes=_routes(store),
+        routes=_routes(store, profile),
         middleware=middleware,
         exception_handlers={
             RequestError: _request_error,
@@ -287,4 +339,5 @@ def create_app(
     )
     # No slash redirects: a client that gets a path wrong should see a 404 envelope, not a 307.
     app.router.redirect_slashes = False
+    app.state.mix_profile = profile
     return app

@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 
 from mix_mcp.emulator.app import create_app
 from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES
+from mix_mcp.emulator.profiles import DEFAULT_VERSION, PROFILES, profile_for
 from mix_mcp.emulator.seed import LARGE_SESSION_ID, seed_demo_data, seed_large_session
 from mix_mcp.emulator.store import SessionStore
 from mix_mcp.listening import bind_socket, socket_url
@@ -100,6 +101,7 @@ async def serve_emulator(
     large_session_messages: int = 0,
     ready: Callable[[str], None] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    mix_version: str = DEFAULT_VERSION,
 ) -> None:
     """Run the emulator until cancelled or interrupted.
 
@@ -110,7 +112,9 @@ async def serve_emulator(
     try:
         sock = bind_socket(host, port)
         url = socket_url(sock)
-        server = make_server(create_app(store, api_key=api_key, max_body_bytes=max_body_bytes))
+        server = make_server(
+            create_app(store, api_key=api_key, max_body_bytes=max_body_bytes, profile=profile_for(mix_version))
+        )
 
         def announce() -> None:
             sys.stderr.write(f"{READY_PREFIX}{url}\n")
@@ -139,7 +143,9 @@ class BackgroundEmulator:
         large_session_messages: int = 0,
         store: SessionStore | None = None,
         startup_timeout: float = 10.0,
+        mix_version: str = DEFAULT_VERSION,
     ) -> None:
+        self._profile = profile_for(mix_version)
         self._db = db
         self._seed = seed
         self._api_key = api_key
@@ -182,7 +188,7 @@ class BackgroundEmulator:
             self._stop()
             raise
         url = socket_url(sock)
-        self._server = make_server(create_app(self._store, api_key=self._api_key))
+        self._server = make_server(create_app(self._store, api_key=self._api_key, profile=self._profile))
         self._thread = threading.Thread(target=self._run, args=(self._server, sock), name="mix-emulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(self._startup_timeout):
@@ -275,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="largest request body accepted; larger ones get 413 (default: %(default)s, 10 MiB)",
     )
+    parser.add_argument(
+        "--mix-version",
+        choices=list(PROFILES),
+        default=DEFAULT_VERSION,
+        help="the Mix version to play: its routes, fields and quirks (default: %(default)s; "
+        "docs/compatibility.md lists what each one does)",
+    )
     return parser
 
 
@@ -299,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                 api_key=args.api_key,
                 large_session_messages=args.large_session,
                 max_body_bytes=args.max_body_bytes,
+                mix_version=args.mix_version,
             )
         )
     except KeyboardInterrupt:

@@ -35,6 +35,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from mix_mcp._version import __version__
 from mix_mcp.config import Settings
+from mix_mcp.mix import answers
 from mix_mcp.mix.endpoints import (
     CREATE_SESSION,
     DELETE_SESSION,
@@ -54,7 +55,9 @@ from mix_mcp.mix.errors import (
     MixResponseError,
     MixTimeoutError,
     MixUnreachableError,
+    OperationUnavailableError,
     TruncatedAnswerError,
+    WrongBaseURLError,
     body_snippet,
 )
 from mix_mcp.mix.models import CallbackInput, ErrorResponse, ExportSession, SessionData
@@ -142,6 +145,9 @@ class MixClient:
         self._base = settings.base_url.rstrip("/")
         self._display_base = settings.display_base_url.rstrip("/")
         parts = urlsplit(settings.base_url)
+        #: The base URL's own path ("" for a Mix root), so that messages show the full path requested.
+        self._base_path = parts.path.rstrip("/")
+        self._root_confirmed = False
         self._server_address = parts.hostname
         self._server_port = parts.port
         headers = {"Accept": "application/json", "User-Agent": f"mix-mcp/{__version__}"}
@@ -265,10 +271,11 @@ class MixClient:
                     if (
                         idempotent
                         and reply.status in RETRYABLE_STATUS
+                        and not answers.no_rows(reply.status, reply.body)
                         and await self._pause(stats, started, reply.retry_after, operation, f"status {reply.status}")
                     ):
                         continue
-                    raise self._finish(self._api_error(reply, endpoint, path, operation), stats, idempotent)
+                    raise self._finish(await self._refusal(reply, endpoint, path, operation), stats, idempotent)
         except TimeoutError:
             # The cancel scope aborted whatever was in flight; that attempt may have reached Mix.
             stats.reached = True
@@ -476,6 +483,37 @@ class MixClient:
                 problems,
             ) from None
 
+    async def _refusal(self, reply: Reply, endpoint: Endpoint, path: str, operation: str | None) -> MixMCPError:
+        """The error an answer means: a missing operation or a wrong base URL read apart from a missing session.
+
+        A 404/405 that is Go's router text (or not in Mix's envelope at all) costs one ``GET /health``
+        beside the base URL, once until it succeeds: if that is missing too, the base URL is wrong.
+        """
+        error = self._api_error(reply, endpoint, path, operation)
+        error.missing = answers.no_rows(reply.status, reply.body)
+        router = answers.router_refusal(reply.status, reply.content_type, reply.body)
+        if router is None and answers.envelope_route_refusal(reply.status, error.message):
+            router = "route"
+        if reply.status not in (404, 405) or (router is None and error.envelope_ok):
+            return error
+        if not await self._root_answers():
+            return WrongBaseURLError(endpoint.method, self._base_path + path, self._display_base, operation)
+        if router is not None:
+            answer = body_snippet(bytes(reply.body[:64])) if not error.envelope_ok else error.message
+            return OperationUnavailableError(reply.status, endpoint.method, path, answer, operation)
+        return error
+
+    async def _root_answers(self) -> bool:
+        """Whether Mix's health check answers beside the base URL (remembered once it has)."""
+        if self._root_confirmed:
+            return True
+        try:
+            response = await self._http.get(self._base + HEALTH_CHECK.path, timeout=self.settings.connect_timeout)
+        except httpx2.HTTPError:
+            return True  # no evidence against the base URL; keep the original error
+        self._root_confirmed = response.status_code != 404
+        return self._root_confirmed
+
     def _api_error(self, reply: Reply, endpoint: Endpoint, path: str, operation: str | None) -> MixAPIError:
         try:
             envelope = ErrorResponse.model_validate_json(reply.body)
@@ -508,8 +546,9 @@ class MixClient:
 
     async def list_sessions(self, include_subagents: bool = False) -> list[SessionData]:
         query = {"includeSubagents": "true"} if include_subagents else None
+        # Early Mix versions send ``null`` for an empty list.
         return SESSION_LIST.validate_python(
-            await self.send(LIST_SESSIONS, query=query, idempotent=True, expect=SESSION_LIST)
+            await self.send(LIST_SESSIONS, query=query, idempotent=True, expect=SESSION_LIST) or []
         )
 
     async def create_session(self, title: str, **fields: Any) -> SessionData:
@@ -545,10 +584,9 @@ class MixClient:
             await self.send(FORK_SESSION, session_id=session_id, body=body, idempotent=False, expect=SESSION)
         )
 
-    async def rewind_session(self, session_id: str, message_id: str, cleanup_media: bool | None = None) -> SessionData:
-        body: dict[str, Any] = {"messageId": message_id}
-        if cleanup_media is not None:
-            body["cleanupMedia"] = cleanup_media
+    async def rewind_session(self, session_id: str, message_id: str, cleanup_media: bool = False) -> SessionData:
+        # Always sent: Mix versions disagree on what an omitted cleanupMedia means.
+        body: dict[str, Any] = {"messageId": message_id, "cleanupMedia": cleanup_media}
         raw = await self.send(REWIND_SESSION, session_id=session_id, body=body, idempotent=True, expect=SESSION)
         return SessionData.model_validate(raw)
 

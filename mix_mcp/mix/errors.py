@@ -14,6 +14,7 @@ from typing import Final
 from pydantic import ValidationError
 
 from mix_mcp.config import describe_setting
+from mix_mcp.mix.answers import reworded_validation
 
 SNIPPET_CHARS: Final = 200
 #: At most this many argument problems are listed; the rest are counted.
@@ -30,6 +31,12 @@ class ErrorHints:
     bad_request: str = "Fix the arguments named in the message and call again."
     #: For writes that must not be repeated blindly: what to check when the outcome is unknown.
     maybe_applied: str = ""
+    #: What to do instead when the Mix at hand does not offer the operation at all.
+    unavailable: str = "Use the tools this server still lists, or upgrade the Mix server."
+    #: What a 5xx most likely means for this operation, when it means something particular.
+    server_error: str = ""
+    #: (argument, advice) pairs: the advice when Mix's refusal names that argument.
+    argument_advice: tuple[tuple[str, str], ...] = ()
 
 
 class MixMCPError(Exception):
@@ -105,6 +112,8 @@ class MixAPIError(MixMCPError):
     #: Seconds Mix asked to wait (``Retry-After``), when it said.
     retry_after: float | None = None
     content_type: str = ""
+    #: The answer says the session does not exist although its status is not 404 (older Mix's 500 "no rows").
+    missing: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(f"HTTP {self.status} from {self.method} {self.path}: {self.message}")
@@ -116,12 +125,25 @@ class MixAPIError(MixMCPError):
         origin += f" from {self.method} {self.path}"
         if not self.envelope_ok:
             origin += f", content-type {self.content_type or 'none'}, not in Mix's error format"
-        return f"{self.failed(self.operation)}: {self.message} ({origin}). {self.next_step(hints)}"
+        message, argument = reworded_validation(self.message)
+        if argument is not None:
+            message = f"Mix refused the argument {argument!r}: {message}"
+        if self.missing:
+            message = (
+                f"the session does not exist (Mix said {message!r}, an older Mix's way of saying not found; "
+                "repeating will not change it)"
+            )
+        return f"{self.failed(self.operation)}: {message} ({origin}). {self.next_step(hints)}"
 
     def next_step(self, hints: ErrorHints) -> str:
-        if self.status == 404:
+        if self.status == 404 or self.missing:
             return hints.not_found
         if self.status in (400, 409, 422):
+            text = self.message.lower()
+            for argument, advice in hints.argument_advice:
+                camel = argument.split("_")[0] + "".join(part.title() for part in argument.split("_")[1:])
+                if argument in text or camel.lower() in text:
+                    return advice
             return hints.bad_request
         if self.status in (401, 403):
             return (
@@ -132,9 +154,55 @@ class MixAPIError(MixMCPError):
             return f"Mix asked to wait {math.ceil(self.retry_after)}s (Retry-After) before calling again."
         if self.status == 429:
             return "Mix is rate limiting; wait a few seconds before calling again."
+        if self.status >= 500 and hints.server_error:
+            return hints.server_error
         if self.status >= 500:
             return "Mix failed; try again shortly, and check the Mix server's logs if it persists."
         return "Check the arguments and the Mix server's logs."
+
+
+@dataclass
+class OperationUnavailableError(MixMCPError):
+    """Mix's router has no such route (or not with this method): the running Mix version lacks the operation."""
+
+    status: int
+    method: str
+    path: str
+    answer: str
+    operation: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(f"This Mix server does not offer {self.operation or self.path}")
+
+    def explain(self, hints: ErrorHints) -> str:
+        name = self.operation or f"{self.method} {self.path}"
+        return (
+            f"This Mix server does not offer {name}: {self.method} {self.path} answered HTTP {self.status} "
+            f"{self.answer!r} from Mix's router, so this Mix version has no such endpoint (this is not about your "
+            f"arguments). {hints.unavailable} mix-mcp now leaves {name} out of its tool list; `mix-mcp doctor` "
+            "lists the operations this Mix offers."
+        )
+
+
+@dataclass
+class WrongBaseURLError(MixMCPError):
+    """Every route answered 404, Mix's health check included: the base URL is not a Mix server's root."""
+
+    method: str
+    path: str
+    base_url: str
+    operation: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(f"Mix answered 404 for every route under {self.base_url}")
+
+    def explain(self, hints: ErrorHints) -> str:
+        return (
+            f"{self.failed(self.operation)}: Mix answered 404 for every route: is MIX_BASE_URL the Mix root? "
+            f"`mix-mcp doctor` checks it. ({self.method} {self.path} answered 404, and so did the health check "
+            f"beside it; {describe_setting('base_url')} is {self.base_url}.) Set it to the Mix server's root, such "
+            "as http://localhost:8088, without /api or /mcp, and restart mix-mcp."
+        )
 
 
 @dataclass

@@ -23,6 +23,9 @@ PromptMode = Literal["default", "append", "replace"]
 CALLBACK_TYPES: Final = ("bash_script", "sub_agent", "send_message")
 CallbackType = Literal["bash_script", "sub_agent", "send_message"]
 SESSION_TYPES: Final = ("main", "forked", "subagent")
+#: Browser automation modes of a Feb 2026 Mix session (``browserMode``).
+BROWSER_MODES: Final = ("electron-embedded-browser", "local-browser-service", "remote-cdp-websocket")
+BrowserMode = Literal["electron-embedded-browser", "local-browser-service", "remote-cdp-websocket"]
 ERROR_TYPES: Final = ("bad_request", "not_found", "internal_error", "unauthorized", "validation_error")
 
 #: Size limits Mix applies to ``customSystemPrompt``, in UTF-8 bytes, by prompt mode.
@@ -170,7 +173,8 @@ class SessionData(MixModel):
 
     id: str = Field(description="Unique session identifier.")
     title: str = Field(description="Session title.")
-    session_type: str = Field(description="'main', 'forked' or 'subagent'.")
+    # Optional although the contract requires it: Mix versions before late 2025 do not send it.
+    session_type: str | None = Field(default=None, description="'main', 'forked' or 'subagent' (older Mix omits it).")
     user_message_count: int = Field(description="Number of user messages.")
     assistant_message_count: int = Field(description="Number of assistant messages.")
     tool_call_count: int = Field(description="Number of tool calls made.")

@@ -21,17 +21,19 @@ from typing import Any, Final
 
 import anyio
 import mcp_types as types
-from mcp.server import Server
+from mcp.server import NotificationOptions, Server
 from mcp.server.context import ServerRequestContext
+from mcp.server.models import InitializationOptions
 from mcp.server.request_state import RequestStateBoundary
 
 from mix_mcp._version import __version__
 from mix_mcp.config import Settings
 from mix_mcp.mix.client import CallStats, MixClient, ProgressFn
-from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixMCPError
+from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixMCPError, OperationUnavailableError
 from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.telemetry import tool_call_span
 from mix_mcp.serving import scopes
+from mix_mcp.serving.capabilities import ToolAvailability
 from mix_mcp.state_keys import request_state_security
 from mix_mcp.tools import resources
 from mix_mcp.tools.arguments import ToolArguments
@@ -55,6 +57,8 @@ INSTRUCTIONS: Final = (
 #: Asks before an operation runs: ``None`` to go ahead, an ``InputRequiredResult`` to ask the client
 #: first (2026-07-28), or raises ConfirmationRefused.
 Gate = Callable[[Operation, ToolArguments], Awaitable[types.InputRequiredResult | None]]
+#: Told when Mix's router says the operation does not exist on this Mix.
+Unavailable = Callable[[Operation], Awaitable[None]]
 
 
 class InFlight:
@@ -91,6 +95,20 @@ class ServerState:
 
     client: MixClient
     in_flight: InFlight = field(default_factory=InFlight)
+
+
+class MixServer(Server[ServerState]):
+    """The SDK's low-level server, announcing ``tools.listChanged``: tools leave the list when Mix lacks them."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=True), experimental_capabilities, extensions
+        )
 
 
 def tool_definition(op: Operation) -> types.Tool:
@@ -133,6 +151,7 @@ async def run_tool(
     gate: Gate | None = None,
     progress: ProgressFn | None = None,
     caller: str | None = None,
+    unavailable: Unavailable | None = None,
 ) -> types.CallToolResult | types.InputRequiredResult:
     """Validate, confirm, send, shape: the whole life of one tool call, in one span and one log line.
 
@@ -149,7 +168,7 @@ async def run_tool(
     error: str | None = None
     try:
         with tool_call_span(op.name, caller=caller) as span:
-            result, outcome, error = await _execute(client, op, arguments, stats, gate, progress)
+            result, outcome, error = await _execute(client, op, arguments, stats, gate, progress, unavailable)
             span.finish(outcome=outcome, attempts=stats.attempts, status=stats.status, error_type=error)
         return result
     finally:
@@ -174,6 +193,7 @@ async def _execute(
     stats: CallStats,
     gate: Gate | None,
     progress: ProgressFn | None,
+    unavailable: Unavailable | None = None,
 ) -> tuple[types.CallToolResult | types.InputRequiredResult, str, str | None]:
     """The call's result, its outcome, and when it failed the error's type name (never its message)."""
     try:
@@ -190,6 +210,8 @@ async def _execute(
     except ConfirmationRefused as exc:
         return _error_result(exc.describe(op.hints)), "refused", type(exc).__name__
     except MixMCPError as exc:
+        if isinstance(exc, OperationUnavailableError) and unavailable is not None:
+            await unavailable(op)
         outcome = "invalid" if isinstance(exc, ArgumentsError) else "error"
         return _error_result(client.advise(exc, op.hints)), outcome, type(exc).__name__
     except Exception as exc:
@@ -254,6 +276,7 @@ def build_server(
     enabled = {op.name: op for op in chosen}
     tools = [tool_definition(op) for op in enabled.values()]
     served = resources.published(enabled)
+    availability = ToolAvailability()
     listed_resources = resources.resource_listing(served)
     listed_templates = resources.template_listing(served)
 
@@ -268,15 +291,22 @@ def build_server(
     async def list_tools(
         ctx: ServerRequestContext[ServerState], _params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        availability.note(ctx)
+        listed = availability.listed(tools)
         if scopes.granted(ctx.request) is None:
-            return types.ListToolsResult(tools=tools)
+            return types.ListToolsResult(tools=listed)
         # An OAuth token sees the tools its scopes let it call.
-        return types.ListToolsResult(tools=[t for t in tools if scopes.may_call(ctx.request, enabled[t.name])])
+        return types.ListToolsResult(tools=[t for t in listed if scopes.may_call(ctx.request, enabled[t.name])])
 
     async def call_tool(
         ctx: ServerRequestContext[ServerState], params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
         op = enabled.get(params.name)
+        if op is not None and op.name in availability.withdrawn:
+            return _error_result(
+                f"Tool {op.name!r} is not offered by the Mix server this mix-mcp talks to, so it was removed from "
+                f"the tool list. Available tools: {', '.join(t.name for t in availability.listed(tools))}."
+            )
         if op is None:
             known = ", ".join(enabled)
             reason = "is disabled on this server" if params.name in OPERATIONS_BY_NAME else "does not exist"
@@ -292,6 +322,9 @@ def build_server(
             async def gate(op: Operation, args: ToolArguments) -> types.InputRequiredResult | None:
                 return await confirm(ctx, params, client, op, args)
 
+        async def withdraw(op: Operation) -> None:
+            await availability.withdraw(op.name, ctx)
+
         with state.in_flight.track():
             return await run_tool(
                 client,
@@ -300,6 +333,7 @@ def build_server(
                 gate=gate,
                 progress=progress_reporter(ctx),
                 caller=scopes.caller(ctx.request),
+                unavailable=withdraw,
             )
         return _stopped_result(op)
 
@@ -332,7 +366,7 @@ def build_server(
         completion = await resources.complete_session_id(ctx.lifespan_context.client, params.argument.value)
         return types.CompleteResult(completion=completion)
 
-    server = Server(
+    server = MixServer(
         SERVER_NAME,
         version=__version__,
         title="Mix sessions",
@@ -346,6 +380,7 @@ def build_server(
         on_list_resource_templates=list_resource_templates if served else None,
         on_read_resource=read_resource if served else None,
         on_completion=complete if listed_templates else None,
+        on_subscriptions_listen=availability.listen,
     )
     if settings.confirm_destructive:
         # Seals the state of a confirmation round and binds it to the tool and its arguments (2026-07-28),

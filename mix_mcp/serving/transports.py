@@ -238,7 +238,7 @@ def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Ru
             if settings.use_emulator:
                 from mix_mcp.emulator import BackgroundEmulator
 
-                emulator = stack.enter_context(BackgroundEmulator())
+                emulator = stack.enter_context(BackgroundEmulator(mix_version=settings.mix_version))
                 effective = settings.with_overrides(base_url=emulator.url)
             client = await stack.enter_async_context(MixClient(effective))
             runtime.mix_url = effective.display_base_url

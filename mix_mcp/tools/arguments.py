@@ -12,11 +12,20 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from mix_mcp.mix.models import PROMPT_LIMIT_BYTES, PROMPT_MAX_LENGTH, CallbackInput, PromptMode, reject_null
+from mix_mcp.mix.models import (
+    PROMPT_LIMIT_BYTES,
+    PROMPT_MAX_LENGTH,
+    BrowserMode,
+    CallbackInput,
+    PromptMode,
+    reject_null,
+)
 
 MAX_ID_LENGTH: Final = 256
 MAX_TITLE_LENGTH: Final = 1024
 MAX_CALLBACKS: Final = 64
+MAX_URL_LENGTH: Final = 2048
+MAX_NAME_LENGTH: Final = 256
 MAX_MESSAGE_POSITION: Final = 10_000_000
 MESSAGE_ROLES: Final = ("user", "assistant", "tool")
 MessageRole = Literal["user", "assistant", "tool"]
@@ -93,6 +102,45 @@ class CreateSessionArguments(ToolArguments):
         max_length=MAX_CALLBACKS,
         description="Session-level callbacks run after tool executions (see update_session_callbacks).",
     )
+    # The four below arrived with the Feb 2026 Mix; each is sent only when given, since an older Mix refuses
+    # a field it does not know, and the newest one refuses a create without browser_mode.
+    browser_mode: BrowserMode | None = Field(
+        default=None,
+        description=(
+            "How the session drives a browser (required by Mix from Feb 2026; older Mix refuses it): "
+            "'electron-embedded-browser' uses the Mix desktop app's built-in Chromium, 'local-browser-service' "
+            "a browser service on the Mix host, 'remote-cdp-websocket' a remote browser at cdp_url."
+        ),
+    )
+    cdp_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        pattern=r"^wss?://",
+        description="Chrome DevTools Protocol WebSocket URL (ws:// or wss://) of a remote browser; needed with "
+        "browser_mode 'remote-cdp-websocket'.",
+    )
+    model_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        description="Model the session runs (for example 'gemini-3-flash-preview'); Mix's default when left out. "
+        "Needs provider.",
+    )
+    provider: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        description="LLM provider that owns model_id (for example 'gemini', 'anthropic', 'openai').",
+    )
+
+    @model_validator(mode="after")
+    def _check_browser_and_model(self) -> CreateSessionArguments:
+        if self.browser_mode == "remote-cdp-websocket" and self.cdp_url is None:
+            raise ValueError("browser_mode 'remote-cdp-websocket' needs cdp_url (a ws:// or wss:// URL)")
+        if self.model_id is not None and self.provider is None:
+            raise ValueError("model_id needs provider (the LLM provider that owns the model)")
+        return self
 
     @model_validator(mode="after")
     def _check_prompt_size(self) -> CreateSessionArguments:
@@ -202,6 +250,9 @@ class ForkSessionArguments(ToolArguments):
 class RewindSessionArguments(ToolArguments):
     session_id: SessionId = _id("Id of the session to rewind.")
     message_id: SessionId = _id("Id of the last message to keep (from export_session); every later message is deleted.")
+    # Always sent: Mix's own default differs between the contract (true) and the real server (false).
     cleanup_media: bool = Field(
-        default=True, description="Also delete media files created after that message (Mix default true)."
+        default=False,
+        description="Also delete the media files created after that message. Default false: media files are "
+        "kept. mix-mcp always sends this value, so the outcome never depends on the Mix version's default.",
     )

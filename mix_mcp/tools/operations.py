@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any, Final
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_camel
 
 from mix_mcp.config import ConfigError, Settings, describe_setting
 from mix_mcp.mix.client import SESSION, SESSION_LIST, TRANSCRIPT, CallStats, MixClient, ProgressFn
@@ -27,7 +28,7 @@ from mix_mcp.mix.endpoints import (
     Endpoint,
 )
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints
-from mix_mcp.mix.models import SessionData
+from mix_mcp.mix.models import BROWSER_MODES, SessionData
 from mix_mcp.tools.arguments import (
     CreateSessionArguments,
     ExportSessionArguments,
@@ -76,7 +77,8 @@ def _as_is(data: Any, _args: ToolArguments) -> Shaped:
 
 
 def _listed(data: Any, _args: ToolArguments) -> Shaped:
-    return Shaped({"sessions": data, "count": len(data)})
+    sessions = data or []  # early Mix versions send null for an empty list
+    return Shaped({"sessions": sessions, "count": len(sessions)})
 
 
 def _deleted(_data: Any, args: ToolArguments) -> Shaped:
@@ -90,6 +92,11 @@ DELETED_RESULT: Final = ResultShape(None, DeletedSession, _deleted)
 TRANSCRIPT_RESULT: Final = ResultShape(TRANSCRIPT, TranscriptExport, shape_transcript)
 
 NOT_FOUND_SESSION: Final = ErrorHints(not_found="Call list_sessions to see the ids that exist.")
+BROWSER_MODE_ADVICE: Final = (
+    "This Mix requires browser_mode: call create_session again with browser_mode set to one of "
+    + ", ".join(f"'{mode}'" for mode in BROWSER_MODES)
+    + " ('remote-cdp-websocket' also needs cdp_url). An older Mix refuses browser_mode: leave it out there."
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,9 @@ class Operation:
     #: What the user is asked before this runs, when the server runs with --confirm-destructive
     #: (``None``: never asked). ``{session}`` names the session; other fields are the arguments.
     confirm: str | None = None
+    #: Body arguments sent with their default even when the caller left them out, because Mix versions
+    #: disagree on what an omitted one means. Every other argument is sent only when the caller set it.
+    explicit: tuple[str, ...] = ()
 
     @property
     def retry_safe(self) -> bool:
@@ -162,6 +172,8 @@ class Operation:
         body: dict[str, Any] | None = None
         if self.endpoint.method in ("POST", "PATCH"):
             body = args.model_dump(exclude_unset=True, exclude={"session_id", *self.query}, mode="json")
+            for name in self.explicit:
+                body.setdefault(to_camel(name), getattr(args, name))
         return session_id, query or None, body
 
     def parse(self, arguments: Mapping[str, Any] | None) -> ToolArguments:
@@ -218,7 +230,9 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         description=(
             "Create a new, empty Mix session with a title, optionally a custom system prompt (prompt_mode "
             "'append' or 'replace') and session-level callbacks. Returns the session, whose id the other tools "
-            "take. Each call creates another session, so do not repeat a call that succeeded."
+            "take. A Mix from Feb 2026 on requires browser_mode (and accepts cdp_url, model_id, provider); an "
+            "older Mix refuses those, so pass them only to a Mix that asks for them. Each call creates another "
+            "session, so do not repeat a call that succeeded."
         ),
         endpoint=CREATE_SESSION,
         arguments=CreateSessionArguments,
@@ -228,6 +242,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         idempotent=False,
         hints=ErrorHints(
             bad_request="Fix the arguments named in the message (title is required) and call again.",
+            argument_advice=(("browser_mode", BROWSER_MODE_ADVICE),),
             maybe_applied=(
                 "The request may have reached Mix before it failed, so the session may exist: call list_sessions "
                 "and look for its title before calling create_session again (a repeat creates a second session)."
@@ -323,6 +338,15 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 "look for a 'forked' session with this parent before calling fork_session again (a repeat creates "
                 "a second fork)."
             ),
+            unavailable=(
+                "Mix dropped fork in its Feb 2026 release. To branch a conversation there, read it with "
+                "export_session and start a new session with create_session; rewind_session cuts a session back "
+                "in place instead (irreversible)."
+            ),
+            server_error=(
+                "Older Mix versions answer a fork of an unknown session with this 500: check session_id with "
+                "get_session (and message_index with export_session) before trying again."
+            ),
         ),
     ),
     Operation(
@@ -344,11 +368,13 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
                 "The session or the message does not exist: call list_sessions for session ids and "
                 "export_session for the message ids of that session."
             ),
+            unavailable="This Mix version has no rewind; fork_session at the message keeps a copy up to it instead.",
         ),
         confirm=(
             "Rewind the Mix session {session} to message {message_id}? Every later message is deleted; this "
             "cannot be undone."
         ),
+        explicit=("cleanup_media",),
     ),
 )
 

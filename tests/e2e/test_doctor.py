@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx2
 import pytest
 
 from mix_mcp.emulator import SEED_MAIN_SESSION_IDS
@@ -50,7 +51,33 @@ def test_emulator_passes_every_check(emulator_url: str) -> None:
     assert report["session_count"] >= len(SEED_MAIN_SESSION_IDS)
     assert isinstance(report["latency_ms"], float) and report["latency_ms"] > 0
     assert report["extra_fields"] == []
-    assert [c["name"] for c in report["checks"]] == ["configuration", "reach Mix", "sessions API", "Mix revision"]
+    assert [c["name"] for c in report["checks"]] == [
+        "configuration",
+        "reach Mix",
+        "sessions API",
+        "operations",
+        "Mix revision",
+    ]
+    assert all(report["operations"].values()), report["operations"]
+    assert "plays Mix 2025-10" in report["mix_version"]
+
+
+@pytest.mark.parametrize(
+    ("version", "missing"), [("2026-02", ["forkSession"]), ("2025-09", ["updateSessionCallbacks", "rewindSession"])]
+)
+def test_doctor_lists_the_operations_this_mix_offers_without_changing_anything(
+    version: str, missing: list[str]
+) -> None:
+    with running_emulator("--mix-version", version) as url:
+        before = httpx2.get(url + "/api/sessions", params={"includeSubagents": "true"}).json()
+        code, report = doctor_json("--base-url", url)
+        after = httpx2.get(url + "/api/sessions", params={"includeSubagents": "true"}).json()
+    assert code == 0, report
+    assert [op for op, offered in report["operations"].items() if not offered] == missing
+    assert f"plays Mix {version}" in report["mix_version"]
+    check = next(c for c in report["checks"] if c["name"] == "operations")
+    assert "does not offer" in check["detail"] and "/health reports version" in check["detail"]
+    assert before == after, "the probes must not create, change or delete anything"
 
 
 def test_a_newer_mix_revision_is_reported_and_still_passes() -> None:
@@ -134,7 +161,8 @@ def test_base_url_with_the_api_path_fails_with_advice_to_drop_it(emulator_url: s
 def test_a_server_that_is_not_mix_fails_with_advice(answer: Answer, expected: str) -> None:
     with ScriptedUpstream(answer) as upstream:
         code, report = doctor_json("--base-url", upstream.url)
-        assert [s.path for s in upstream.seen] == ["/api/sessions"]
+        # A 404 not in Mix's format is checked once against the health check beside it.
+        assert [s.path for s in upstream.seen] in (["/api/sessions"], ["/api/sessions", "/health"])
     assert code == 1
     check = failed(report)
     assert expected in check["detail"]

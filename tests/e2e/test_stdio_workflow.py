@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from tests.e2e.workflow import run_full_workflow
+from tests.e2e.workflow import ToolListChanges, run_full_workflow
 from tests.support import ALL_TOOLS, PROTOCOL_MODES, free_port, running_emulator, stdio_client_for, text_of
 
 ID_TOOLS: dict[str, dict[str, Any]] = {
@@ -46,6 +47,38 @@ async def test_tools_are_listed_with_schemas_and_annotations(emulator_url: str, 
 async def test_full_workflow(emulator_url: str, mode: str) -> None:
     async with stdio_client_for("--base-url", emulator_url, mode=mode) as client:
         await run_full_workflow(client, f"stdio {mode}")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_full_workflow_on_the_feb_2026_mix(mode: str) -> None:
+    """No fork on this Mix: fork_session says so once, then leaves tools/list with a list_changed notification."""
+    changes = ToolListChanges()
+    with running_emulator("--mix-version", "2026-02") as url:
+        async with stdio_client_for("--base-url", url, mode=mode, message_handler=changes) as client:
+            assert client.server_capabilities is not None and client.server_capabilities.tools is not None
+            if mode == "legacy":
+                assert client.server_capabilities.tools.list_changed is True
+            else:  # the change then arrives on a subscriptions/listen stream
+                assert client.protocol_version in MODERN_PROTOCOL_VERSIONS
+            await run_full_workflow(client, f"stdio {mode} 2026-02", mix_version="2026-02", changes=changes)
+            again = await client.call_tool("fork_session", {"session_id": "any", "message_index": 0})
+            assert again.is_error and "removed from the tool list" in text_of(again)
+    if mode == "legacy":
+        assert changes.count == 1, "the tool leaves the list once"
+
+
+@pytest.mark.anyio
+async def test_embedded_emulator_plays_the_version_asked_for() -> None:
+    async with stdio_client_for("--emulator", "--mix-version", "2026-02", mode="auto") as client:
+        refused = await client.call_tool("create_session", {"title": "no browser mode"})
+        assert refused.is_error
+        text = text_of(refused)
+        assert "browser_mode" in text and "'local-browser-service'" in text
+        created = await client.call_tool("create_session", {"title": "t", "browser_mode": "local-browser-service"})
+        assert not created.is_error
+        assert created.structured_content is not None
+        assert created.structured_content["browserMode"] == "local-browser-service"
 
 
 @pytest.mark.anyio

@@ -24,6 +24,7 @@ from mix_mcp.emulator import (
     serve_emulator,
 )
 from mix_mcp.emulator.runner import API_KEY_ENV, READY_PREFIX
+from tests.support import READY_LINE, run_cli, running_process
 
 from ._support import assert_error, export_body, session_body
 
@@ -221,3 +222,16 @@ def test_main_reports_a_busy_port(caplog: pytest.LogCaptureFixture) -> None:
 def test_main_reports_an_unusable_db(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     assert main(["--port", "0", "--db", str(tmp_path / "missing-dir" / "mix.db")]) == 1
     assert "cannot start the Mix emulator" in caplog.text
+
+
+def test_mix_mcp_emulator_takes_the_mix_version() -> None:
+    def ready(lines: list[str]) -> str | None:
+        match = READY_LINE.search(lines[-1])
+        return match.group(1) if match else None
+
+    command = [sys.executable, "-m", "mix_mcp", "emulator", "--port", "0", "--mix-version", "2026-02"]
+    with running_process(command, ready) as (_process, url, _lines):
+        assert "plays Mix 2026-02" in httpx2.get(url + "/health").json()["version"]
+        assert httpx2.post(url + "/api/sessions/x/fork", json={"messageIndex": 0}).text == "404 page not found\n"
+    refused = run_cli("emulator", "--mix-version", "1999-01")
+    assert refused.returncode == 2 and "2026-02" in refused.stderr

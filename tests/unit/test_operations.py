@@ -37,6 +37,26 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any]] = [
             "callbacks": [{"toolName": "*", "type": "send_message", "messageContent": "run tests"}],
         },
     ),
+    (
+        "create_session",
+        {
+            "title": "T",
+            "browser_mode": "remote-cdp-websocket",
+            "cdp_url": "wss://browser.example/session",
+            "model_id": "gemini-3-flash-preview",
+            "provider": "gemini",
+        },
+        "POST",
+        "/api/sessions",
+        {},
+        {
+            "title": "T",
+            "browserMode": "remote-cdp-websocket",
+            "cdpUrl": "wss://browser.example/session",
+            "modelId": "gemini-3-flash-preview",
+            "provider": "gemini",
+        },
+    ),
     ("get_session", {"session_id": SID}, "GET", f"/api/sessions/{SID}", {}, None),
     ("delete_session", {"session_id": SID}, "DELETE", f"/api/sessions/{SID}", {}, None),
     (
@@ -89,15 +109,16 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any]] = [
         "POST",
         f"/api/sessions/{SID}/rewind",
         {},
-        {"messageId": "msg_2"},
+        # Sent even when left out: Mix versions disagree on what an omitted cleanupMedia means.
+        {"messageId": "msg_2", "cleanupMedia": False},
     ),
     (
         "rewind_session",
-        {"session_id": SID, "message_id": "msg_2", "cleanup_media": False},
+        {"session_id": SID, "message_id": "msg_2", "cleanup_media": True},
         "POST",
         f"/api/sessions/{SID}/rewind",
         {},
-        {"messageId": "msg_2", "cleanupMedia": False},
+        {"messageId": "msg_2", "cleanupMedia": True},
     ),
 ]
 

@@ -65,7 +65,7 @@ def test_contract_bounds_are_in_the_schemas() -> None:
     assert by_name["create_session"]["prompt_mode"]["default"] == "default"
     assert by_name["create_session"]["custom_system_prompt"]["maxLength"] == 102_400
     assert by_name["list_sessions"]["include_subagents"]["default"] is False
-    assert by_name["rewind_session"]["cleanup_media"]["default"] is True
+    assert by_name["rewind_session"]["cleanup_media"]["default"] is False
     callback = by_name["update_session_callbacks"]["callbacks"]["items"]
     assert callback["properties"]["type"]["enum"] == ["bash_script", "sub_agent", "send_message"]
     assert set(callback["required"]) == {"tool_name", "type"}
