@@ -27,6 +27,7 @@ from mcp.client.stdio import stdio_client
 from mix_mcp.emulator import LARGE_SESSION_ID
 
 CASES: list[dict[str, Any]] = [
+    {"unbounded": True},
     {},
     {"limit": 20},
     {"include_tool_results": False},
