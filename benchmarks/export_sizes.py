@@ -27,6 +27,7 @@ from mcp.client.stdio import stdio_client
 from mix_mcp.emulator import LARGE_SESSION_ID
 
 CASES: list[dict[str, Any]] = [
+    {"unbounded": True},
     {},
     {"limit": 20},
     {"include_tool_results": False},
@@ -77,7 +78,7 @@ async def measure(url: str, mode: str) -> list[tuple[str, int, int, float]]:
                 raise RuntimeError(f"export_session {options} failed: {result.content}")
             text = "".join(getattr(block, "text", "") for block in result.content)
             returned = (result.structured_content or {})["window"]["returned"]
-            label = json.dumps(options) if options else "(default: whole transcript)"
+            label = json.dumps(options) if options else "(default: a 50,000-character window)"
             rows.append((label, len(text), returned, elapsed))
     return rows
 

@@ -46,12 +46,12 @@ async def profile(messages: int) -> list[tuple[str, float, float, float]]:
         settings = Settings(base_url=emulator.url, max_response_bytes=2**31)
         async with MixClient(settings) as client:
             op = OPERATIONS_BY_NAME["export_session"]
-            await run_operation(client, op, {"session_id": session_id})  # warm the connection
+            await run_operation(client, op, {"session_id": session_id, "unbounded": True})  # warm the connection
             tracemalloc.start()
             before, _ = tracemalloc.get_traced_memory()
             tracemalloc.reset_peak()
             started = time.perf_counter()
-            result = await run_operation(client, op, {"session_id": session_id})
+            result = await run_operation(client, op, {"session_id": session_id, "unbounded": True})
             after, peak = tracemalloc.get_traced_memory()
             rows.append(
                 (

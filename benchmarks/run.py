@@ -241,7 +241,7 @@ async def large_export(base_url: str, counts: Counts) -> dict[str, float]:
         timings = []
         size = 0
         for attempt in range(counts.large_runs):
-            call = {"name": "export_session", "arguments": {"session_id": LARGE_SESSION_ID}}
+            call = {"name": "export_session", "arguments": {"session_id": LARGE_SESSION_ID, "unbounded": True}}
             started = time.perf_counter()
             reply = await request(10 + attempt, "tools/call", call)
             timings.append(time.perf_counter() - started)
@@ -290,10 +290,10 @@ async def direct_get(base_url: str, counts: Counts) -> dict[str, float]:
 
 
 SHAPES: list[dict[str, Any]] = [
-    {},
-    {"format": "markdown"},
+    {"unbounded": True},
+    {"format": "markdown", "unbounded": True},
     {"max_chars": 200_000},
-    {"roles": ["user"], "include_tool_results": False, "include_reasoning": False},
+    {"roles": ["user"], "include_tool_results": False, "include_reasoning": False, "unbounded": True},
     {"offset": 100, "limit": 50},
 ]
 

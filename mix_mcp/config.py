@@ -74,6 +74,7 @@ class Settings:
     tools: tuple[str, ...] | None = None
     exclude_tools: tuple[str, ...] | None = None
     confirm_destructive: bool = False
+    spotlight: bool = False
     transport: str = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -263,6 +264,12 @@ SETTINGS: Final = (
         "--confirm-destructive",
         "MIX_MCP_CONFIRM_DESTRUCTIVE",
         "Ask the user (MCP elicitation) before delete_session and rewind_session; refuse if the client cannot ask.",
+    ),
+    Setting(
+        "spotlight",
+        "--spotlight",
+        "MIX_MCP_SPOTLIGHT",
+        "Wrap text from Mix sessions in per-result random boundaries that the tool descriptions call data.",
     ),
     Setting(
         "transport",

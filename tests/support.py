@@ -294,3 +294,8 @@ def running_server(*serve_args: str, timeout: float = 20.0, **env: str) -> Itera
     command = [sys.executable, "-m", "mix_mcp", "serve", "--port", "0", *serve_args]
     with running_process(command, _serving_url, timeout=timeout, **env) as (process, url, lines):
         yield ServerProcess(process, url, lines)
+
+
+def single_page(count: int) -> dict[str, Any]:
+    """The fields of a list_sessions result that fits on one page, besides its sessions."""
+    return {"count": count, "total": count, "offset": 0, "truncated": False, "next_arguments": None}

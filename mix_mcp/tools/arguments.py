@@ -7,10 +7,12 @@ control characters).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 from mix_mcp.mix.models import (
     PROMPT_LIMIT_BYTES,
@@ -34,6 +36,13 @@ TranscriptFormat = Literal["json", "markdown"]
 #: Bounds of ``max_chars``: below the minimum not even one message's ids and headings fit.
 MIN_MAX_CHARS: Final = 2_000
 MAX_MAX_CHARS: Final = 100_000_000
+#: The default character budget of a transcript window: fits a model's context with room to spare
+#: (Claude Code, for one, cuts a tool result near 25,000 tokens).
+DEFAULT_MAX_CHARS: Final = 50_000
+#: The default and largest page of list_sessions.
+DEFAULT_SESSION_PAGE: Final = 50
+MAX_SESSION_PAGE: Final = 1_000
+SessionType = Literal["main", "forked", "subagent"]
 
 
 def _printable_id(value: str) -> str:
@@ -51,6 +60,70 @@ def _id(description: str) -> Any:
 
 
 SessionId = Annotated[str, AfterValidator(_printable_id)]
+
+
+def _timestamp(value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an RFC 3339 timestamp such as '2026-01-31T09:00:00Z'") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+
+
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``list[Model] | None``, ``Model | None`` or ``Model``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _left_out(value: Any, info: FieldInfo) -> bool:
+    """Whether an optional argument's value means "not given": ``null``, or an emptiness it forbids.
+
+    Many clients send ``null`` for every optional argument they do not use, and strict-mode
+    clients must send every argument, so they fill the unused ones with ``""`` or ``[]``. Where the
+    argument cannot be empty anyway (a minimum length of one), empty can only mean "left out".
+    """
+    if info.is_required():
+        return False
+    if value is None:
+        return True
+    if isinstance(value, str | list) and not value:
+        return any(getattr(m, "min_length", 0) >= 1 for m in info.metadata)
+    return False
+
+
+def drop_left_out(model: type[BaseModel], data: Any) -> Any:
+    """``data`` without the optional arguments that mean "left out", in nested models too.
+
+    Accepts each field under its name or its alias, as the model does; anything else passes
+    through untouched for validation to judge.
+    """
+    if not isinstance(data, dict):
+        return data
+    fields = {**{f.alias: f for f in model.model_fields.values() if f.alias}, **model.model_fields}
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        info = fields.get(key) if isinstance(key, str) else None
+        if info is None:
+            kept[key] = value
+            continue
+        if _left_out(value, info):
+            continue
+        nested = _nested_model(info.annotation)
+        if nested is not None and isinstance(value, list):
+            value = [drop_left_out(nested, item) for item in value]
+        elif nested is not None:
+            value = drop_left_out(nested, value)
+        kept[key] = value
+    return kept
 
 
 class ToolArguments(BaseModel):
@@ -72,12 +145,79 @@ class ToolArguments(BaseModel):
 
     _no_null = field_validator("*", mode="before")(reject_null)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_left_out(cls, data: Any) -> Any:
+        return drop_left_out(cls, data)
+
+    def chose(self, name: str) -> bool:
+        """Whether the caller chose this argument: given, and not just its default repeated.
+
+        Strict-mode clients send every argument, so a default sent back means "not chosen".
+        """
+        if name not in self.model_fields_set:
+            return False
+        return bool(getattr(self, name) != type(self).model_fields[name].get_default(call_default_factory=True))
+
+
+def _unchosen_callback_fields(value: Any) -> Any:
+    """Callbacks without the fields a strict-mode client had to fill but Mix forbids for the type.
+
+    ``exclude_from_context: false`` on a send_message callback says what Mix does anyway, yet Mix
+    refuses the field there; a client that must send every property has no other choice.
+    """
+    if not isinstance(value, list):
+        return value
+    cleaned = []
+    for item in value:
+        if isinstance(item, dict) and item.get("type") == "send_message":
+            item = {
+                k: v
+                for k, v in item.items()
+                if not (k in ("exclude_from_context", "excludeFromContext") and v is False)
+            }
+        cleaned.append(item)
+    return cleaned
+
 
 class ListSessionsArguments(ToolArguments):
     include_subagents: bool = Field(
         default=False,
         description="Also list subagent sessions (workers spawned by task delegation), hidden by default.",
     )
+    title_contains: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TITLE_LENGTH,
+        description="Only sessions whose title contains this text (case does not matter).",
+    )
+    session_type: SessionType | None = Field(
+        default=None, description="Only sessions of this type: 'main', 'forked' or 'subagent'."
+    )
+    created_after: Timestamp | None = Field(
+        default=None,
+        max_length=64,
+        description="Only sessions created after this RFC 3339 timestamp, e.g. '2026-01-31T09:00:00Z'.",
+    )
+    limit: int = Field(
+        default=DEFAULT_SESSION_PAGE,
+        ge=1,
+        le=MAX_SESSION_PAGE,
+        description="Most sessions in one page (newest first); next_arguments reads the next page.",
+    )
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_MESSAGE_POSITION,
+        description="How many matching sessions (newest first) to skip: take it from next_arguments.",
+    )
+
+    @model_validator(mode="after")
+    def _subagents_when_asked_for(self) -> ListSessionsArguments:
+        # Mix hides subagent sessions unless asked: a filter on them asks.
+        if self.session_type == "subagent" and not self.chose("include_subagents"):
+            self.include_subagents = True
+        return self
 
 
 class CreateSessionArguments(ToolArguments):
@@ -142,6 +282,8 @@ class CreateSessionArguments(ToolArguments):
             raise ValueError("model_id needs provider (the LLM provider that owns the model)")
         return self
 
+    _lenient_callbacks = field_validator("callbacks", mode="before")(_unchosen_callback_fields)
+
     @model_validator(mode="after")
     def _check_prompt_size(self) -> CreateSessionArguments:
         prompt = self.custom_system_prompt
@@ -168,10 +310,11 @@ class UpdateSessionCallbacksArguments(ToolArguments):
             "The complete new list of callbacks; it replaces the current one. Pass [] to remove all callbacks."
         ),
     )
+    _lenient_callbacks = field_validator("callbacks", mode="before")(_unchosen_callback_fields)
 
 
 class ExportSessionArguments(ToolArguments):
-    # Every option but session_id is optional; without any, the whole transcript comes back as Mix sent it.
+    # Every option but session_id is optional; without any, the first DEFAULT_MAX_CHARS characters come back.
     session_id: SessionId = _id("Id of the session to export.")
     roles: list[MessageRole] | None = Field(
         default=None,
@@ -210,12 +353,17 @@ class ExportSessionArguments(ToolArguments):
         description="Include tool output: each tool call's result and the messages of role 'tool'. False keeps "
         "the calls themselves but leaves their (often large) output out.",
     )
-    max_chars: int | None = Field(
-        default=None,
+    max_chars: int = Field(
+        default=DEFAULT_MAX_CHARS,
         ge=MIN_MAX_CHARS,
         le=MAX_MAX_CHARS,
         description="Upper bound on the characters of the returned text. The window ends before the first message "
         "that would not fit; the result is then marked truncated and next_arguments continues exactly there.",
+    )
+    unbounded: bool = Field(
+        default=False,
+        description="True returns the window with no character budget: with no offset and limit, the whole "
+        "transcript, which can be megabytes. Not with max_chars.",
     )
     format: TranscriptFormat = Field(
         default="json",
@@ -225,9 +373,16 @@ class ExportSessionArguments(ToolArguments):
 
     @model_validator(mode="after")
     def _one_window_start(self) -> ExportSessionArguments:
-        if self.after_message_id is not None and "offset" in self.model_fields_set:
+        if self.after_message_id is not None and self.chose("offset"):
             raise ValueError("give either offset or after_message_id, not both")
+        if self.unbounded and self.chose("max_chars"):
+            raise ValueError("give either max_chars or unbounded, not both")
         return self
+
+    @property
+    def budget(self) -> int | None:
+        """The character budget of the text, or ``None`` when the caller asked for no bound."""
+        return None if self.unbounded else self.max_chars
 
 
 class ForkSessionArguments(ToolArguments):

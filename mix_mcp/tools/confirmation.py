@@ -30,6 +30,7 @@ from mix_mcp.mix.client import MixClient
 from mix_mcp.mix.errors import ErrorHints, MixMCPError
 from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.operations import Operation
+from mix_mcp.tools.sanitize import clean_text
 
 logger = logging.getLogger("mix_mcp.confirmation")
 
@@ -69,7 +70,7 @@ async def _session_label(client: MixClient, session_id: str) -> str:
         session = await client.get_session(session_id)
     except MixMCPError:
         return repr(session_id)
-    return f"'{session.title}' ({session_id})"
+    return f"'{clean_text(session.title)}' ({session_id})"
 
 
 async def _question(client: MixClient, op: Operation, args: ToolArguments) -> str:

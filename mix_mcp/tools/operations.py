@@ -39,16 +39,11 @@ from mix_mcp.tools.arguments import (
     ToolArguments,
     UpdateSessionCallbacksArguments,
 )
+from mix_mcp.tools.listing import SessionList, shape_session_list
 from mix_mcp.tools.rendering import Shaped
+from mix_mcp.tools.sanitize import SPOTLIGHT_NOTICE, guard_untrusted
 from mix_mcp.tools.schemas import catalogued, input_schema, output_schema
 from mix_mcp.tools.transcripts import TranscriptExport, shape_transcript
-
-
-class SessionList(BaseModel):
-    """The sessions Mix holds, oldest first."""
-
-    sessions: list[SessionData] = Field(description="Sessions with their metadata.")
-    count: int = Field(description="Number of sessions returned.")
 
 
 class DeletedSession(BaseModel):
@@ -69,16 +64,14 @@ class ResultShape:
     contract: TypeAdapter[Any] | None
     model: type[BaseModel]
     wrap: Callable[[Any, ToolArguments], Shaped]
+    #: Whether the answer holds text from Mix sessions (titles, messages, tool output): sanitised,
+    #: spotlighted when asked, and labelled in ``_meta``.
+    untrusted: bool = True
 
 
 def _as_is(data: Any, _args: ToolArguments) -> Shaped:
     assert isinstance(data, dict)
     return Shaped(data)
-
-
-def _listed(data: Any, _args: ToolArguments) -> Shaped:
-    sessions = data or []  # early Mix versions send null for an empty list
-    return Shaped({"sessions": sessions, "count": len(sessions)})
 
 
 def _deleted(_data: Any, args: ToolArguments) -> Shaped:
@@ -87,8 +80,8 @@ def _deleted(_data: Any, args: ToolArguments) -> Shaped:
 
 
 SESSION_RESULT: Final = ResultShape(SESSION, SessionData, _as_is)
-SESSION_LIST_RESULT: Final = ResultShape(SESSION_LIST, SessionList, _listed)
-DELETED_RESULT: Final = ResultShape(None, DeletedSession, _deleted)
+SESSION_LIST_RESULT: Final = ResultShape(SESSION_LIST, SessionList, shape_session_list)
+DELETED_RESULT: Final = ResultShape(None, DeletedSession, _deleted, untrusted=False)
 TRANSCRIPT_RESULT: Final = ResultShape(TRANSCRIPT, TranscriptExport, shape_transcript)
 
 NOT_FOUND_SESSION: Final = ErrorHints(not_found="Call list_sessions to see the ids that exist.")
@@ -151,6 +144,12 @@ class Operation:
     def computed_output_schema(self) -> dict[str, Any]:
         return output_schema(self.result.model)
 
+    def model_description(self, *, spotlight: bool) -> str:
+        """The description the model reads; with spotlighting on, it says what the boundaries mean."""
+        if spotlight and self.result.untrusted:
+            return self.description + SPOTLIGHT_NOTICE
+        return self.description
+
     @cached_property
     def annotations(self) -> dict[str, Any]:
         return {
@@ -204,7 +203,11 @@ class Operation:
             stats=stats,
             progress=progress,
         )
-        return self.result.wrap(data, args)
+        if not self.result.untrusted:
+            return self.result.wrap(data, args)
+        data, label = guard_untrusted(data, spotlight=client.settings.spotlight)
+        shaped = self.result.wrap(data, args)
+        return Shaped(shaped.structured, shaped.text, {**(shaped.meta or {}), **label})
 
 
 OPERATIONS: Final[tuple[Operation, ...]] = (
@@ -212,9 +215,11 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         name="list_sessions",
         title="List Mix sessions",
         description=(
-            "List the Mix sessions that exist, with their ids, titles, types, message counts, tokens and cost. "
-            "Call this first to find a session id for the other tools. Subagent sessions are hidden unless "
-            "include_subagents is true."
+            "List the Mix sessions that exist, newest first, with their ids, titles, types, message counts, "
+            "tokens and cost. Call this first to find a session id for the other tools. Narrow the list with "
+            "title_contains, session_type and created_after. A page holds at most limit sessions (50 unless "
+            "given) and about 50,000 characters; when truncated, call again with next_arguments for the next "
+            "page. Subagent sessions are hidden unless include_subagents is true."
         ),
         endpoint=LIST_SESSIONS,
         arguments=ListSessionsArguments,
@@ -302,10 +307,12 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             "Export a session's transcript: its messages (oldest first) with id, role, content, reasoning and tool "
             "calls, plus token and cost totals. Every message carries its 'index' in the full transcript (the "
             "message_index fork_session takes) and its 'id' (the message_id rewind_session takes). Long sessions "
-            "are large: read them in windows with limit and offset (or after_message_id), filter with roles, "
-            "include_reasoning, include_tool_calls and include_tool_results, cap the size with max_chars, and ask "
-            "for format 'markdown' to read rather than parse. A window that stops early gives next_arguments: "
-            "call again with them to continue exactly where it stopped."
+            "are large, so a result holds about 50,000 characters unless max_chars says otherwise: read on in "
+            "windows with limit and offset (or after_message_id), filter with roles, include_reasoning, "
+            "include_tool_calls and include_tool_results, and ask for format 'markdown' to read rather than "
+            "parse. A window that stops early is marked truncated and gives next_arguments: call again with "
+            "them to continue exactly where it stopped. unbounded=true returns everything at once (it can be "
+            "megabytes: more than a model's context)."
         ),
         endpoint=EXPORT_SESSION,
         arguments=ExportSessionArguments,

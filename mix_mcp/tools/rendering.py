@@ -24,6 +24,8 @@ class Shaped:
     structured: dict[str, Any]
     #: The text content; ``None`` means the compact JSON of ``structured``.
     text: str | None = None
+    #: The result's ``_meta`` (e.g. the label of untrusted text), or ``None``.
+    meta: dict[str, Any] | None = None
 
     def render_text(self) -> str:
         return self.text if self.text is not None else compact_json(self.structured)

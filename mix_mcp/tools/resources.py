@@ -4,9 +4,9 @@ Some clients let a person attach context by picking resources rather than by let
 tools. Each resource is served by an operation of the table (the same request, checks and shaping as
 the tool), so a resource exists only while its operation is published:
 
-* ``mix://sessions``: the session list (JSON), from ``list_sessions``;
+* ``mix://sessions``: the first page of the session list (JSON), from ``list_sessions``;
 * ``mix://sessions/{session_id}``: one session's metadata (JSON), from ``get_session``;
-* ``mix://sessions/{session_id}/transcript``: its whole transcript (Markdown), from ``export_session``.
+* ``mix://sessions/{session_id}/transcript``: its transcript (Markdown, export_session's default window).
 
 Session ids are opaque, so the templates' ``session_id`` completes from the live session list,
 matching an id prefix or the beginnings of title words.
@@ -27,6 +27,7 @@ from mix_mcp.mix.client import MixClient, ProgressFn
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixAPIError, MixMCPError
 from mix_mcp.mix.models import SessionData
 from mix_mcp.tools.operations import Operation
+from mix_mcp.tools.sanitize import clean_text
 
 logger = logging.getLogger("mix_mcp.resources")
 
@@ -63,7 +64,8 @@ RESOURCES: Final[tuple[SessionResource, ...]] = (
         uri=SCHEME_ROOT,
         name="sessions",
         title="Mix sessions",
-        description="The Mix sessions that exist (subagent sessions left out), with ids, titles, counts and cost.",
+        description="The newest 50 Mix sessions (subagent sessions left out), with ids, titles, counts and cost; "
+        "list_sessions reads further pages.",
         mime_type="application/json",
         operation="list_sessions",
         arguments=lambda _session_id: {},
@@ -81,7 +83,8 @@ RESOURCES: Final[tuple[SessionResource, ...]] = (
         uri=SCHEME_ROOT + "/{session_id}/transcript",
         name="transcript",
         title="A Mix session's transcript",
-        description="The whole transcript as Markdown; each heading shows the message's index and id.",
+        description="The transcript as Markdown, its first 50,000 characters; each heading shows the message's "
+        "index and id, and the footer gives the export_session arguments that read on.",
         mime_type="text/markdown",
         operation="export_session",
         arguments=lambda session_id: {"session_id": session_id, "format": "markdown"},
@@ -181,10 +184,10 @@ async def read(
         # A missing session is a bad URI (the spec's resource-not-found); anything else is Mix failing.
         missing = isinstance(exc, MixAPIError) and exc.status == 404
         code = types.INVALID_PARAMS if missing else types.INTERNAL_ERROR
-        message = f"Cannot read {uri}: {client.advise(exc, RESOURCE_HINTS)}"
+        message = clean_text(f"Cannot read {uri}: {client.advise(exc, RESOURCE_HINTS)}")
         raise MCPError(code=code, message=message, data={"uri": uri}) from None
     content = types.TextResourceContents(uri=uri, mime_type=resource.mime_type, text=shaped.render_text())
-    return types.ReadResourceResult(contents=[content])
+    return types.ReadResourceResult(contents=[content], _meta=shaped.meta)
 
 
 def match_sessions(sessions: Sequence[SessionData], typed: str) -> list[str]:

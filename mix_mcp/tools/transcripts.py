@@ -25,6 +25,7 @@ from mix_mcp.mix.errors import ErrorHints, MixMCPError
 from mix_mcp.mix.models import ExportMessage, ExportSummary
 from mix_mcp.tools.arguments import ExportSessionArguments, ToolArguments
 from mix_mcp.tools.rendering import Shaped, compact_json
+from mix_mcp.tools.sanitize import cut_inside
 
 _BACKTICKS: Final = re.compile(r"`{3,}")
 
@@ -41,7 +42,7 @@ class ShapedMessage(ExportMessage):
     truncated: bool | None = Field(
         default=None,
         description="True when max_chars cut this message's texts (each cut ends with a '[cut N characters]' "
-        "mark); export_session with offset=index, limit=1 and no max_chars returns it whole.",
+        "mark); export_session with offset=index, limit=1 and unbounded=true returns it whole.",
     )
 
 
@@ -68,7 +69,8 @@ class TranscriptExport(ExportSummary):
     window: TranscriptWindow = Field(alias="window", description="The part of the transcript returned.")
     truncated: bool = Field(
         alias="truncated",
-        description="True when max_chars ended the window before its limit or the end, or cut a message's texts.",
+        description="True when the character budget (max_chars, 50,000 unless given) ended the window before its "
+        "limit or the end, or cut a message's texts; next_arguments then reads on.",
     )
     next_arguments: dict[str, Any] | None = Field(
         alias="next_arguments",
@@ -193,7 +195,7 @@ def _cut(message: Message, allowance: int) -> Message:
         keep = min(len(value), remaining)
         remaining -= keep
         if keep < len(value):
-            container[key] = value[:keep] + _cut_mark(len(value) - keep)
+            container[key] = cut_inside(value, keep, _cut_mark)
 
     take(cut, "content")
     take(cut, "reasoning")
@@ -282,7 +284,7 @@ class _Frame:
 
 
 def _json_result(frame: _Frame, messages: Sequence[Message], view: _View) -> Shaped:
-    max_chars = frame.args.max_chars
+    max_chars = frame.args.budget
     if max_chars is None:
         selection = _select(messages, frame.start, view, None, None)
         structured = frame.structured(
@@ -325,8 +327,8 @@ def markdown_block(message: Message) -> str:
         parts.append(_one_line(" · ".join(details)) + "\n")
     if message.get("truncated"):
         parts.append(
-            f"_Texts cut to fit max_chars: export_session with offset={index}, limit=1 and no max_chars returns "
-            "this message whole._\n"
+            f"_Texts cut to fit max_chars: export_session with offset={index}, limit=1 and unbounded=true "
+            "returns this message whole._\n"
         )
     content = message.get("content")
     if isinstance(content, str) and content:
@@ -357,12 +359,20 @@ def _markdown_header(frame: _Frame) -> str:
         f"Session `{frame.summary.get('id', '')}` · {frame.total:,} messages in all. Each heading reads "
         "[index] role · id: the index is the message_index fork_session takes, the id the message_id "
         "rewind_session takes.\n"
+        f"{_totals(frame.summary)}"
     )
+
+
+def _totals(summary: dict[str, Any]) -> str:
+    """The session's token and cost totals, so that the Markdown alone says what the JSON says."""
+    names = {"promptTokens": "prompt tokens", "completionTokens": "completion tokens", "cost": "cost"}
+    parts = [f"{label} {summary[key]}" for key, label in names.items() if summary.get(key) is not None]
+    return f"Totals: {', '.join(parts)}.\n" if parts else ""
 
 
 def _markdown_footer(frame: _Frame, returned: int, next_offset: int | None, truncated: bool) -> str:
     where = f"{returned:,} of {frame.total:,} messages returned, window from index {frame.start}"
-    cut = f"; truncated to max_chars={frame.args.max_chars}" if truncated else ""
+    cut = f"; truncated to max_chars={frame.args.budget} (unbounded=true reads without a budget)" if truncated else ""
     if next_offset is None:
         return f"\n---\n{where}{cut}. This is the end of the transcript.\n"
     arguments = compact_json(_continuation(frame.args, next_offset))
@@ -375,12 +385,12 @@ def _markdown_footer(frame: _Frame, returned: int, next_offset: int | None, trun
 def _markdown_result(frame: _Frame, messages: Sequence[Message], view: _View) -> Shaped:
     header = _markdown_header(frame)
     room = None
-    if frame.args.max_chars is not None:
+    if frame.args.budget is not None:
         widest_footer = max(
             len(_markdown_footer(frame, frame.total, frame.total, True)),
             len(_markdown_footer(frame, frame.total, None, True)),
         )
-        room = frame.args.max_chars - len(header) - widest_footer
+        room = frame.args.budget - len(header) - widest_footer
     selection = _select(messages, frame.start, view, markdown_block, room)
     footer = _markdown_footer(frame, len(selection.texts), selection.next_offset, selection.truncated)
     text = "".join([header, *selection.texts, footer])

@@ -21,7 +21,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.e2e.stalling_mix import stalling_mix
-from tests.support import ServerProcess, clean_env, running_server, stop, text_of
+from tests.support import ServerProcess, clean_env, running_server, single_page, stop, text_of
 
 
 async def refused(port: int, within: float = 10.0) -> bool:
@@ -66,7 +66,7 @@ async def test_a_signal_lets_the_call_in_flight_finish(transport: str, signum: s
                 assert await refused(server.port), "the server kept accepting connections after the signal"
                 assert server.process.poll() is None, "the server left before the call in flight finished"
                 mix.release.set()
-        assert results[0].structured_content == {"sessions": [], "count": 0}
+        assert results[0].structured_content == {"sessions": [], **single_page(0)}
         assert await exit_code(server) == 0
     assert f"{signum.name}: no new connections" in server.stderr
     assert "mix-mcp: stopped" in server.stderr

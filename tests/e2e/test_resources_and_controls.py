@@ -127,8 +127,10 @@ async def test_read_only_flag_leaves_only_read_only_tools(emulator_url: str, mod
         tools = (await client.list_tools()).tools
         assert [t.name for t in tools] == ["list_sessions", "get_session", "export_session"]
         assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools)
-        refused = await client.call_tool("delete_session", {"session_id": DEMO_SESSION_ID})
-        assert refused.is_error and "'delete_session' is disabled on this server" in text_of(refused)
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("delete_session", {"session_id": DEMO_SESSION_ID})
+        assert refused.value.error.code == types.INVALID_PARAMS
+        assert "'delete_session' is disabled on this server" in refused.value.error.message
         assert not (await client.call_tool("get_session", {"session_id": DEMO_SESSION_ID})).is_error
 
 
@@ -136,7 +138,8 @@ async def test_read_only_flag_leaves_only_read_only_tools(emulator_url: str, mod
 async def test_tools_and_exclude_tools_from_flags_and_environment(emulator_url: str) -> None:
     async with stdio_client_for("--base-url", emulator_url, "--tools", "get_session,export_session", mode="auto") as c:
         assert [t.name for t in (await c.list_tools()).tools] == ["get_session", "export_session"]
-        assert (await c.call_tool("list_sessions", {})).is_error
+        with pytest.raises(MCPError):
+            await c.call_tool("list_sessions", {})
         assert [r.uri for r in (await c.list_resources()).resources] == []
         templates = (await c.list_resource_templates()).resource_templates
         assert [t.uri_template for t in templates] == [SESSION_TEMPLATE, TRANSCRIPT_TEMPLATE]
@@ -144,8 +147,9 @@ async def test_tools_and_exclude_tools_from_flags_and_environment(emulator_url: 
     async with stdio_client_for("--base-url", emulator_url, mode="legacy", MIX_MCP_EXCLUDE_TOOLS=excluded) as client:
         names = [t.name for t in (await client.list_tools()).tools]
         assert names == [n for n in ALL_TOOLS if n not in ("delete_session", "rewind_session")]
-        refused = await client.call_tool("rewind_session", {"session_id": "s", "message_id": "m"})
-        assert refused.is_error and "disabled" in text_of(refused)
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("rewind_session", {"session_id": "s", "message_id": "m"})
+        assert refused.value.error.code == types.INVALID_PARAMS and "disabled" in refused.value.error.message
 
 
 @pytest.mark.parametrize(

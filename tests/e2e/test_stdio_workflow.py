@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from tests.e2e.workflow import ToolListChanges, run_full_workflow
@@ -113,8 +115,9 @@ async def test_documented_errors_read_like_advice(emulator_url: str, mode: str) 
         assert "nothing was sent to Mix" in text_of(invalid)
         assert "title: required argument is missing" in text_of(invalid)
 
-        unknown = await client.call_tool("drop_database", {})
-        assert unknown.is_error and "does not exist" in text_of(unknown)
+        with pytest.raises(MCPError) as unknown:
+            await client.call_tool("drop_database", {})
+        assert unknown.value.error.code == INVALID_PARAMS and "does not exist" in unknown.value.error.message
 
 
 @pytest.mark.anyio

@@ -38,7 +38,7 @@ async def test_each_shaping_option_on_a_2000_message_session(large_emulator_url:
     async with stdio_client_for("--base-url", large_emulator_url, mode=mode) as client:
         export = await _exporter(client)
 
-        full, full_text = await export(session_id=LARGE_SESSION_ID)
+        full, full_text = await export(session_id=LARGE_SESSION_ID, unbounded=True)
         messages = full["messages"]
         assert full["total_messages"] == len(messages) == LARGE_MESSAGES
         assert [m["index"] for m in messages] == list(range(LARGE_MESSAGES))
@@ -103,7 +103,7 @@ async def test_following_next_arguments_reads_every_message_exactly_once(
 ) -> None:
     async with stdio_client_for("--base-url", large_emulator_url, mode="auto") as client:
         export = await _exporter(client)
-        full, _ = await export(session_id=LARGE_SESSION_ID)
+        full, _ = await export(session_id=LARGE_SESSION_ID, unbounded=True)
         wanted = [m for m in full["messages"] if m["role"] in options.get("roles", ("user", "assistant"))]
 
         arguments: dict[str, Any] | None = {"session_id": LARGE_SESSION_ID, **options}

@@ -28,7 +28,7 @@ from mix_mcp.mix.endpoints import LIST_SESSIONS
 from mix_mcp.serving.server import build_server
 from tests.faults.conftest import fast_settings
 from tests.faults.upstream import Action, FaultUpstream, Oversized, Reset, Respond, Stall, Truncate
-from tests.support import free_port, text_of
+from tests.support import free_port, single_page, text_of
 from tests.unit.fakes import SESSION
 
 #: Slack on top of a call's own deadline before a test calls it late (loaded CI machines included).
@@ -178,7 +178,7 @@ async def test_a_read_recovers_after_one_fault(upstream: FaultUpstream, fault: F
     settings = fast_settings(upstream)
     result, elapsed = await _call(settings, "list_sessions", {})
     assert not result.is_error, text_of(result)
-    assert result.structured_content == {"sessions": [SESSION], "count": 1}
+    assert result.structured_content == {"sessions": [SESSION], **single_page(1)}
     assert [r.target for r in upstream.requests] == ["/api/sessions", "/api/sessions"]
     assert elapsed < settings.call_timeout + SLACK
 

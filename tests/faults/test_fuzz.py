@@ -113,6 +113,27 @@ def _assert_in_bounds(op: Operation, arguments: dict[str, Any], request: Recorde
         assert request.json() == body
 
 
+def lenient(schema: dict[str, Any], value: Any) -> Any:
+    """``value`` as the server reads it: an optional property that is null, or empty where the schema
+    forbids emptiness (minLength / minItems of 1), means "left out", at every level of the schema."""
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [lenient(schema["items"], item) for item in value]
+    properties = schema.get("properties")
+    if not isinstance(value, dict) or not isinstance(properties, dict):
+        return value
+    required = set(schema.get("required", []))
+    kept = {}
+    for name, item in value.items():
+        prop = properties.get(name)
+        if prop is not None and name not in required:
+            if item is None:
+                continue
+            if item in ("", []) and (prop.get("minLength", 0) >= 1 or prop.get("minItems", 0) >= 1):
+                continue
+        kept[name] = lenient(prop, item) if isinstance(prop, dict) else item
+    return kept
+
+
 def audit(rig: Rig, op: Operation, arguments: dict[str, Any]) -> None:
     """One call through the whole tool path, and every promise about it."""
     start = rig.upstream.count()
@@ -126,7 +147,7 @@ def audit(rig: Rig, op: Operation, arguments: dict[str, Any]) -> None:
     for marker in CRASH_MARKERS:
         assert marker not in text or marker in echoed, text
     TALLY["calls"] += 1
-    if not jsonschema.Draft202012Validator(op.input_schema).is_valid(arguments):
+    if not jsonschema.Draft202012Validator(op.input_schema).is_valid(lenient(op.input_schema, arguments)):
         TALLY["schema-invalid"] += 1
         assert sent == [], f"schema-invalid arguments reached Mix: {arguments!r}"
         assert result.is_error and "nothing was sent to Mix" in text

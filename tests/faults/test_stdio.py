@@ -18,7 +18,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from tests.faults.upstream import FaultUpstream, Respond, Stall
-from tests.support import PROTOCOL_MODES, clean_env, stdio_client_for, text_of
+from tests.support import PROTOCOL_MODES, clean_env, single_page, stdio_client_for, text_of
 from tests.unit.fakes import SESSION
 
 
@@ -48,7 +48,7 @@ async def test_a_cancelled_call_aborts_its_request_and_the_next_call_succeeds(
             upstream.push(Respond.json(200, [SESSION]))
             after = await client.call_tool("list_sessions", {})
             assert not after.is_error, text_of(after)
-            assert after.structured_content == {"sessions": [SESSION], "count": 1}
+            assert after.structured_content == {"sessions": [SESSION], **single_page(1)}
     assert upstream.count() == 2
     calls = _log_lines(log, "tool_call")
     assert any("tool=list_sessions outcome=cancelled" in line for line in calls), calls
@@ -139,7 +139,7 @@ async def test_stdout_carries_only_json_rpc_even_at_debug(upstream: FaultUpstrea
         assert json.loads(line)["jsonrpc"] == "2.0", line
     assert set(answers) == {1, 2, 3, 4}, "the only messages are the four answers"
     assert answers[1]["result"]["serverInfo"]["name"] == "mix-mcp"
-    assert answers[2]["result"]["structuredContent"] == {"sessions": [SESSION], "count": 1}
+    assert answers[2]["result"]["structuredContent"] == {"sessions": [SESSION], **single_page(1)}
     assert answers[3]["result"]["isError"] is True and "is not JSON" in answers[3]["result"]["content"][0]["text"]
     assert answers[4]["result"]["isError"] is True
     assert "level=DEBUG" in log and "event=mix_request" in log

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx2
 import pytest
 
 from mix_mcp.serving.server import run_operation
+from mix_mcp.tools.arguments import ExportSessionArguments
 from mix_mcp.tools.operations import OPERATIONS_BY_NAME
-from tests.unit.fakes import mix_client
+from tests.unit.fakes import SESSION, mix_client
 
 BAD: list[tuple[str, dict[str, Any], list[str]]] = [
     ("create_session", {}, ["title: required argument is missing"]),
@@ -105,3 +107,67 @@ async def test_every_bad_field_is_listed_at_once() -> None:
     assert "- session_id:" in text
     assert "- message_index:" in text
     assert "- colour: unknown argument" in text
+
+
+LENIENT: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
+    # (tool, arguments a lenient or strict client sends, the JSON body Mix receives)
+    (
+        "create_session",
+        {"title": "t", "prompt_mode": None, "custom_system_prompt": None, "callbacks": None},
+        {"title": "t"},
+    ),
+    (
+        "create_session",
+        {
+            "title": "t",
+            "callbacks": [
+                {
+                    "tool_name": "*",
+                    "type": "send_message",
+                    "message_content": "hi",
+                    "name": None,
+                    "bash_command": "",
+                    "bash_timeout": None,
+                    "exclude_from_context": False,
+                    "sub_agent_prompt": "",
+                }
+            ],
+        },
+        {"title": "t", "callbacks": [{"toolName": "*", "type": "send_message", "messageContent": "hi"}]},
+    ),
+    ("fork_session", {"session_id": "s", "message_index": 1, "title": None}, {"messageIndex": 1}),
+    ("fork_session", {"session_id": "s", "message_index": 1, "title": ""}, {"messageIndex": 1}),
+    (
+        "rewind_session",
+        {"session_id": "s", "message_id": "m", "cleanup_media": None},
+        {"messageId": "m", "cleanupMedia": False},
+    ),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("tool", "arguments", "body"), LENIENT)
+async def test_null_and_forbidden_emptiness_mean_left_out_and_never_reach_mix(
+    tool: str, arguments: dict[str, Any], body: dict[str, Any] | None
+) -> None:
+    sent: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return httpx2.Response(200, json=SESSION)
+
+    async with mix_client(handler) as client:
+        result = await run_operation(client, OPERATIONS_BY_NAME[tool], arguments)
+    assert not result.is_error, result.content
+    assert len(sent) == 1 and json.loads(sent[0].content) == body
+
+
+def test_defaults_sent_back_count_as_not_chosen() -> None:
+    args = ExportSessionArguments.model_validate(
+        {"session_id": "s", "offset": 0, "after_message_id": "m", "max_chars": 50_000, "unbounded": True}
+    )
+    assert not args.chose("offset") and not args.chose("max_chars") and args.chose("unbounded")
+    assert args.budget is None
+    with pytest.raises(ValueError, match="either max_chars or unbounded"):
+        ExportSessionArguments.model_validate({"session_id": "s", "max_chars": 9_000, "unbounded": True})
+    assert ExportSessionArguments.model_validate({"session_id": "s", "roles": []}).roles is None

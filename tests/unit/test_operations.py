@@ -169,6 +169,13 @@ async def test_structured_content_is_always_an_object() -> None:
     async with mix_client(handler) as client:
         listed = await run_operation(client, OPERATIONS_BY_NAME["list_sessions"], {})
         deleted = await run_operation(client, OPERATIONS_BY_NAME["delete_session"], {"session_id": SID})
-    assert listed.structured_content == {"sessions": [SESSION, SESSION], "count": 2}
+    assert listed.structured_content == {
+        "sessions": [SESSION, SESSION],
+        "count": 2,
+        "total": 2,
+        "offset": 0,
+        "truncated": False,
+        "next_arguments": None,
+    }
     assert deleted.structured_content == {"deleted": True, "session_id": SID}
     assert json.loads(deleted.content[0].text) == deleted.structured_content  # type: ignore[union-attr]

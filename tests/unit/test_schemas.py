@@ -96,7 +96,17 @@ def test_annotations_follow_the_contract() -> None:
                 TRANSCRIPT, ExportSessionArguments(session_id="s", format="markdown", max_chars=2000, limit=1)
             ).structured,
         ),
-        ("list_sessions", {"sessions": [SESSION, NEWER_SESSION], "count": 2}),
+        (
+            "list_sessions",
+            {
+                "sessions": [NEWER_SESSION, SESSION],
+                "count": 2,
+                "total": 3,
+                "offset": 0,
+                "truncated": True,
+                "next_arguments": {"limit": 2, "offset": 2},
+            },
+        ),
         ("delete_session", {"deleted": True, "session_id": "s"}),
     ],
 )

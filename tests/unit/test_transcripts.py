@@ -61,7 +61,7 @@ def test_default_returns_every_message_as_mix_sent_it_with_its_index() -> None:
     export = _export(7)
     shaped = shape(export)
     result = shaped.structured
-    assert shaped.text is None  # the server serialises it, exactly as before shaping existed
+    assert shaped.text == json.dumps(result, ensure_ascii=False, separators=(",", ":"))
     assert [m["index"] for m in result["messages"]] == list(range(7))
     for original, returned in zip(export["messages"], result["messages"], strict=True):
         assert {k: v for k, v in returned.items() if k != "index"} == original
