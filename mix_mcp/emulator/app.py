@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mix_mcp._version import __version__
+from mix_mcp.emulator.agent import AgentSettings, ScriptedAgent
 from mix_mcp.emulator.store import MessageIndexError, SessionStore, StoreError
 from mix_mcp.emulator.validation import (
     RequestError,
@@ -260,7 +261,7 @@ async def _health(_request: Request) -> Response:
     return JSONResponse({"status": "healthy", "timestamp": now, "version": f"mix-emulator {__version__}"})
 
 
-def create_app(store: SessionStore, *, api_key: str | None = None) -> Starlette:
+def create_app(store: SessionStore, *, api_key: str | None = None, agent: AgentSettings | None = None) -> Starlette:
     """The emulator as an ASGI app over ``store``.
 
     With a non-empty ``api_key`` every ``/api`` request needs ``Authorization: Bearer <api_key>``, as a
@@ -269,8 +270,9 @@ def create_app(store: SessionStore, *, api_key: str | None = None) -> Starlette:
     middleware = [Middleware(RawPathRoutingMiddleware), Middleware(InternalErrorMiddleware)]
     if api_key:
         middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
+    scripted = ScriptedAgent(store, agent)
     app = Starlette(
-        routes=_routes(store),
+        routes=[*_routes(store), *scripted.routes()],
         middleware=middleware,
         exception_handlers={
             RequestError: _request_error,
@@ -278,6 +280,7 @@ def create_app(store: SessionStore, *, api_key: str | None = None) -> Starlette:
             HTTPException: _http_error,
         },
     )
+    app.state.agent = scripted
     # No slash redirects: a client that gets a path wrong should see a 404 envelope, not a 307.
     app.router.redirect_slashes = False
     return app

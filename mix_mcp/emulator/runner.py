@@ -25,6 +25,7 @@ from typing import Final
 import uvicorn
 from starlette.applications import Starlette
 
+from mix_mcp.emulator.agent import AgentSettings, ScriptedAgent
 from mix_mcp.emulator.app import create_app
 from mix_mcp.emulator.seed import LARGE_SESSION_ID, seed_demo_data, seed_large_session
 from mix_mcp.emulator.store import SessionStore
@@ -98,6 +99,7 @@ async def serve_emulator(
     api_key: str | None = None,
     large_session_messages: int = 0,
     ready: Callable[[str], None] | None = None,
+    agent: AgentSettings | None = None,
 ) -> None:
     """Run the emulator until cancelled or interrupted.
 
@@ -108,7 +110,7 @@ async def serve_emulator(
     try:
         sock = bind_socket(host, port)
         url = socket_url(sock)
-        server = make_server(create_app(store, api_key=api_key))
+        server = make_server(create_app(store, api_key=api_key, agent=agent))
 
         def announce() -> None:
             sys.stderr.write(f"{READY_PREFIX}{url}\n")
@@ -137,12 +139,15 @@ class BackgroundEmulator:
         large_session_messages: int = 0,
         store: SessionStore | None = None,
         startup_timeout: float = 10.0,
+        agent: AgentSettings | None = None,
     ) -> None:
         self._db = db
         self._seed = seed
         self._api_key = api_key
         self._large_session_messages = large_session_messages
         self._given_store = store
+        self._agent_settings = agent
+        self._agent: ScriptedAgent | None = None
         self._startup_timeout = startup_timeout
         self._store: SessionStore | None = None
         self._server: uvicorn.Server | None = None
@@ -170,6 +175,13 @@ class BackgroundEmulator:
             raise RuntimeError("the background emulator is not running (use it as a context manager)")
         return self._server
 
+    @property
+    def agent(self) -> ScriptedAgent:
+        """The scripted agent, for tests that count its cancels or change its pace."""
+        if self._agent is None:
+            raise RuntimeError("the background emulator is not running (use it as a context manager)")
+        return self._agent
+
     def __enter__(self) -> BackgroundEmulator:
         self._store = self._given_store or open_store(
             self._db, seed=self._seed, large_session_messages=self._large_session_messages
@@ -180,7 +192,9 @@ class BackgroundEmulator:
             self._stop()
             raise
         url = socket_url(sock)
-        self._server = make_server(create_app(self._store, api_key=self._api_key))
+        app = create_app(self._store, api_key=self._api_key, agent=self._agent_settings)
+        self._agent = app.state.agent
+        self._server = make_server(app)
         self._thread = threading.Thread(target=self._run, args=(self._server, sock), name="mix-emulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(self._startup_timeout):
@@ -266,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="also insert one session with N messages of ~10 KB each (default: none)",
     )
+    parser.add_argument(
+        "--agent-step-delay",
+        type=float,
+        default=AgentSettings.step_delay,
+        metavar="SECONDS",
+        help="pause between two events of the scripted agent's runs (default: %(default)s)",
+    )
     return parser
 
 
@@ -282,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 api_key=args.api_key,
                 large_session_messages=args.large_session,
+                agent=AgentSettings(step_delay=max(0.0, args.agent_step_delay)),
             )
         )
     except KeyboardInterrupt:

@@ -35,6 +35,7 @@ from mix_mcp.tools import resources
 from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.confirmation import ConfirmationRefused, confirm
 from mix_mcp.tools.operations import OPERATIONS_BY_NAME, Operation, select_operations
+from mix_mcp.tools.runs import CallContext
 
 logger = logging.getLogger("mix_mcp.server")
 
@@ -130,6 +131,7 @@ async def run_tool(
     *,
     gate: Gate | None = None,
     progress: ProgressFn | None = None,
+    call: CallContext | None = None,
 ) -> types.CallToolResult | types.InputRequiredResult:
     """Validate, confirm, send, shape: the whole life of one tool call, in one span and one log line.
 
@@ -145,7 +147,7 @@ async def run_tool(
     error: str | None = None
     try:
         with tool_call_span(op.name) as span:
-            result, outcome, error = await _execute(client, op, arguments, stats, gate, progress)
+            result, outcome, error = await _execute(client, op, arguments, stats, gate, progress, call)
             span.finish(outcome=outcome, attempts=stats.attempts, status=stats.status, error_type=error)
         return result
     finally:
@@ -169,6 +171,7 @@ async def _execute(
     stats: CallStats,
     gate: Gate | None,
     progress: ProgressFn | None,
+    call: CallContext | None = None,
 ) -> tuple[types.CallToolResult | types.InputRequiredResult, str, str | None]:
     """The call's result, its outcome, and when it failed the error's type name (never its message)."""
     try:
@@ -177,7 +180,9 @@ async def _execute(
             question = await gate(op, args)
             if question is not None:
                 return question, "asked", None
-        shaped = await op.perform(client, args, stats=stats, progress=progress)
+        shaped = await op.execute(client, args, stats=stats, progress=progress, call=call)
+        if isinstance(shaped, types.InputRequiredResult):
+            return shaped, "asked", None
         result = types.CallToolResult(
             content=[types.TextContent(text=shaped.render_text())], structured_content=shaped.structured
         )
@@ -282,7 +287,8 @@ def build_server(
                 return await confirm(ctx, params, client, op, args)
 
         with state.in_flight.track():
-            return await run_tool(client, op, params.arguments, gate=gate, progress=progress_reporter(ctx))
+            call = CallContext(ctx, params)
+            return await run_tool(client, op, params.arguments, gate=gate, progress=progress_reporter(ctx), call=call)
         return _stopped_result(op)
 
     def tool_input_schema(name: str) -> dict[str, Any] | None:
@@ -329,8 +335,8 @@ def build_server(
         on_read_resource=read_resource if served else None,
         on_completion=complete if listed_templates else None,
     )
-    if settings.confirm_destructive:
-        # Seals the state of a confirmation round and binds it to the tool and its arguments (2026-07-28).
+    if settings.confirm_destructive or any(op.runner is not None for op in enabled.values()):
+        # Seals the state of a confirmation or permission round and binds it to the tool and its arguments (2026-07-28).
         server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=SERVER_NAME))
     return server
 

@@ -27,6 +27,9 @@ from mix_mcp.tools.arguments import ExportSessionArguments, ToolArguments
 from mix_mcp.tools.rendering import Shaped, compact_json
 
 _BACKTICKS: Final = re.compile(r"`{3,}")
+#: A message's own texts, in reading order: an export's ``content``, or the ``userInput`` and
+#: ``assistantResponse`` of a stored message (list_messages), then its reasoning.
+_TEXT_KEYS: Final = ("content", "userInput", "assistantResponse", "reasoning")
 
 Message = dict[str, Any]
 Render = Callable[[Message], str]
@@ -195,8 +198,8 @@ def _cut(message: Message, allowance: int) -> Message:
         if keep < len(value):
             container[key] = value[:keep] + _cut_mark(len(value) - keep)
 
-    take(cut, "content")
-    take(cut, "reasoning")
+    for key in _TEXT_KEYS:
+        take(cut, key)
     calls = cut.get("toolCalls")
     if isinstance(calls, list):
         copies = [_without(call, "inputJson") for call in calls]
@@ -210,7 +213,7 @@ def _cut(message: Message, allowance: int) -> Message:
 
 def _text_size(message: Message) -> int:
     size = 0
-    for key in ("content", "reasoning"):
+    for key in _TEXT_KEYS:
         value = message.get(key)
         size += len(value) if isinstance(value, str) else 0
     for call in message.get("toolCalls") or ():
@@ -328,9 +331,10 @@ def markdown_block(message: Message) -> str:
             f"_Texts cut to fit max_chars: export_session with offset={index}, limit=1 and no max_chars returns "
             "this message whole._\n"
         )
-    content = message.get("content")
-    if isinstance(content, str) and content:
-        parts.append(f"\n{content}\n")
+    for key in ("content", "userInput", "assistantResponse"):
+        content = message.get(key)
+        if isinstance(content, str) and content:
+            parts.append(f"\n{content}\n")
     reasoning = message.get("reasoning")
     if isinstance(reasoning, str) and reasoning:
         quoted = reasoning.replace("\n", "\n> ")
@@ -351,7 +355,7 @@ def markdown_block(message: Message) -> str:
 
 
 def _markdown_header(frame: _Frame) -> str:
-    title = _one_line(frame.summary.get("title", ""))
+    title = _one_line(frame.summary.get("title", "")) or "Messages"
     return (
         f"# {title}\n\n"
         f"Session `{frame.summary.get('id', '')}` · {frame.total:,} messages in all. Each heading reads "
