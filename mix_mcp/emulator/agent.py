@@ -101,6 +101,11 @@ class ScriptedAgent:
         #: Stream connections opened per session, and the Last-Event-ID each one sent.
         self.stream_opens: list[tuple[str, str | None]] = []
 
+    def running(self, session_id: str) -> bool:
+        """Whether a run of the session is in progress (for tests that check a cancel took)."""
+        channel = self._channels.get(session_id)
+        return channel is not None and channel.run is not None and not channel.run.done()
+
     # ------------------------------------------------------------------------------------- events
 
     def _channel(self, session_id: str) -> _Channel:

@@ -276,7 +276,9 @@ class SessionEvents:
             if events is None:
                 raise StreamLostError(self.session_id, self.last_event_id, "it ended before Mix confirmed it")
             self._pending.extend(events)
-            if any(e.type == "connected" for e in events):
+            connected = next((e for e in events if e.type == "connected"), None)
+            if connected is not None:
+                self.connected_id = self.connected_id or connected.id
                 return
 
     async def _next_chunk(self) -> list[StreamEvent] | None:
