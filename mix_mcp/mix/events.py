@@ -245,6 +245,7 @@ class SessionEvents:
     def _keep(self, event: StreamEvent) -> bool:
         if event.type == "heartbeat":
             self.heartbeats += 1
+            self._barren = 0  # the connection is alive: a later drop starts a fresh count
             return False
         if event.type == "connected":
             self.connected_id = self.connected_id or event.id

@@ -48,7 +48,10 @@ INSTRUCTIONS: Final = (
     "again with next_arguments to continue. Every exported message carries its index, the message_index "
     "fork_session takes to branch a copy of the session up to that message, and its id, the message_id "
     "rewind_session takes to cut the session itself back to that message (irreversible). delete_session removes "
-    "a session (irreversible). Errors explain the next step to take."
+    "a session (irreversible). send_message puts a session's agent to work and returns its answer (a run "
+    "still going returns next_arguments to follow it on; a permission it asks for goes to the user, or to "
+    "answer_permission); cancel_run stops a run; list_messages reads what it wrote. Errors explain the next step "
+    "to take."
 )
 
 #: Asks before an operation runs: ``None`` to go ahead, an ``InputRequiredResult`` to ask the client
@@ -324,7 +327,10 @@ def build_server(
         SERVER_NAME,
         version=__version__,
         title="Mix sessions",
-        description="Manage the sessions of a Mix agent platform: list, create, inspect, export, fork, rewind.",
+        description=(
+            "Manage the sessions of a Mix agent platform: list, create, inspect, export, fork, rewind, and put "
+            "their agents to work."
+        ),
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         get_tool_input_schema=tool_input_schema,

@@ -306,3 +306,19 @@ async def test_read_only_servers_publish_no_run_tools_and_bad_arguments_send_not
         assert missing.is_error and "list_sessions" in text_of(missing)
         listed = await checked(client, "list_messages", {"session_id": session_id})
         assert listed["messages"] == []
+
+
+@pytest.mark.anyio
+async def test_confirm_destructive_keeps_a_grant_from_a_client_that_cannot_ask(emulator: BackgroundEmulator) -> None:
+    """Under --confirm-destructive, answer_permission is confirmed by the user like delete_session: never blind."""
+    async with connect("stdio", emulator, "auto", "--confirm-destructive") as client:
+        session_id = await new_session(client, "Confirmed grant")
+        pending = await checked(client, "send_message", {"session_id": session_id, "text": "run: deploy"})
+        (permission,) = pending["permissions"]
+        refused = await client.call_tool("answer_permission", {"permission_id": permission["id"], "grant": True})
+        assert refused.is_error and "answer_permission was not run" in text_of(refused)
+        assert "does not support MCP form elicitation" in text_of(refused)
+        still = await checked(client, "send_message", {**pending["next_arguments"], "max_wait_seconds": 1})
+        assert still["status"] == "running" and still["events"] == 0, "the run still waits: nothing was granted"
+        cancelled = await checked(client, "cancel_run", {"session_id": session_id})
+        assert cancelled["cancelled"] is True
