@@ -144,7 +144,8 @@ class SSEDecoder:
             self._data.append(value)
         elif name == "event":
             self._type = value
-        elif name == "id" and "\0" not in value:
+        elif name == "id" and value.isascii() and value.isprintable() and " " not in value:
+            # Only an id that can go back in a Last-Event-ID header moves the resume point.
             self._id = value
         elif name == "retry" and value.isascii() and value.isdigit():
             self.retry = int(value) / 1000

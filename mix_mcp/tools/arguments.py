@@ -212,6 +212,13 @@ MAX_MESSAGE_TEXT: Final = 1_000_000
 MAX_WAIT_SECONDS: Final = 3600
 
 
+def _event_id(value: str) -> str:
+    """Event ids travel back to Mix in the ``Last-Event-ID`` header: visible ASCII only."""
+    if not all(0x21 <= ord(c) <= 0x7E for c in value):
+        raise ValueError("must be an event id as a result gave it (visible ASCII characters only)")
+    return value
+
+
 class SendMessageArguments(ToolArguments):
     session_id: SessionId = _id(
         "Id of the session whose agent gets the message (from list_sessions or create_session)."
@@ -236,7 +243,7 @@ class SendMessageArguments(ToolArguments):
         description="Return after at most this many seconds even if the run goes on (marked unfinished, with "
         "next_arguments to keep following). The server's call deadline caps it.",
     )
-    follow_from_event_id: str | None = Field(
+    follow_from_event_id: Annotated[str, AfterValidator(_event_id)] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_ID_LENGTH,
