@@ -133,7 +133,7 @@ def _matches(endpoint: endpoints.Endpoint, target: str, identifier: str) -> bool
 
 
 def _assert_in_bounds(op: Operation, arguments: dict[str, Any], request: Recorded) -> None:
-    identifier = arguments.get("session_id", arguments.get("permission_id"))
+    identifier = str(arguments.get("session_id", arguments.get("permission_id")))
     candidates = [
         e
         for e in _endpoints_of(op, arguments)
