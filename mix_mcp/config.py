@@ -255,7 +255,7 @@ SETTINGS: Final = (
         "read_only",
         "--read-only",
         "MIX_MCP_READ_ONLY",
-        "Publish only the read-only tools (list_sessions, get_session, export_session).",
+        "Publish only the read-only tools (list_sessions, get_session, export_session, list_messages).",
     ),
     Setting("tools", "--tools", "MIX_MCP_TOOLS", "Publish only these tools (names separated by commas)."),
     Setting("exclude_tools", "--exclude-tools", "MIX_MCP_EXCLUDE_TOOLS", "Never publish these tools (comma list)."),
@@ -263,7 +263,8 @@ SETTINGS: Final = (
         "confirm_destructive",
         "--confirm-destructive",
         "MIX_MCP_CONFIRM_DESTRUCTIVE",
-        "Ask the user (MCP elicitation) before delete_session and rewind_session; refuse if the client cannot ask.",
+        "Ask the user (MCP elicitation) before delete_session, rewind_session and answer_permission; refuse if "
+        "the client cannot ask.",
     ),
     Setting(
         "spotlight",

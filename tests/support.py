@@ -26,7 +26,7 @@ from mcp.client.stdio import stdio_client
 READY_LINE = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 SERVING_LINE = re.compile(r"serving MCP over .+? at (http://127\.0\.0\.1:\d+/\S*) ")
 PROTOCOL_MODES = ["legacy", "auto"]
-#: The eight tools, in the order the server lists them (spelled out, so a test notices a change to the table).
+#: The tools, in the order the server lists them (spelled out, so a test notices a change to the table).
 ALL_TOOLS = [
     "list_sessions",
     "create_session",
@@ -36,6 +36,10 @@ ALL_TOOLS = [
     "export_session",
     "fork_session",
     "rewind_session",
+    "send_message",
+    "answer_permission",
+    "cancel_run",
+    "list_messages",
 ]
 ROOT = Path(__file__).resolve().parents[1]
 

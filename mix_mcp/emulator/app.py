@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mix_mcp._version import __version__
 from mix_mcp.emulator import quirks
+from mix_mcp.emulator.agent import AgentSettings, ScriptedAgent
 from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from mix_mcp.emulator.profiles import SEED, MixProfile
 from mix_mcp.emulator.store import MessageIndexError, SessionNotFoundError, SessionStore, StoreError
@@ -315,6 +316,7 @@ def create_app(
     api_key: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     profile: MixProfile = SEED,
+    agent: AgentSettings | None = None,
 ) -> Starlette:
     """The emulator as an ASGI app over ``store``, playing the Mix version ``profile`` describes.
 
@@ -328,8 +330,9 @@ def create_app(
     ]
     if api_key:
         middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
+    scripted = ScriptedAgent(store, agent)
     app = Starlette(
-        routes=_routes(store, profile),
+        routes=[*_routes(store, profile), *scripted.routes()],
         middleware=middleware,
         exception_handlers={
             RequestError: _request_error,
@@ -337,6 +340,7 @@ def create_app(
             HTTPException: _http_error,
         },
     )
+    app.state.agent = scripted
     # No slash redirects: a client that gets a path wrong should see a 404 envelope, not a 307.
     app.router.redirect_slashes = False
     app.state.mix_profile = profile

@@ -25,6 +25,7 @@ from typing import Final
 import uvicorn
 from starlette.applications import Starlette
 
+from mix_mcp.emulator.agent import AgentSettings, ScriptedAgent
 from mix_mcp.emulator.app import create_app
 from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES
 from mix_mcp.emulator.profiles import DEFAULT_VERSION, PROFILES, profile_for
@@ -102,6 +103,7 @@ async def serve_emulator(
     ready: Callable[[str], None] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     mix_version: str = DEFAULT_VERSION,
+    agent: AgentSettings | None = None,
 ) -> None:
     """Run the emulator until cancelled or interrupted.
 
@@ -112,9 +114,10 @@ async def serve_emulator(
     try:
         sock = bind_socket(host, port)
         url = socket_url(sock)
-        server = make_server(
-            create_app(store, api_key=api_key, max_body_bytes=max_body_bytes, profile=profile_for(mix_version))
+        app = create_app(
+            store, api_key=api_key, max_body_bytes=max_body_bytes, profile=profile_for(mix_version), agent=agent
         )
+        server = make_server(app)
 
         def announce() -> None:
             sys.stderr.write(f"{READY_PREFIX}{url}\n")
@@ -144,6 +147,7 @@ class BackgroundEmulator:
         store: SessionStore | None = None,
         startup_timeout: float = 10.0,
         mix_version: str = DEFAULT_VERSION,
+        agent: AgentSettings | None = None,
     ) -> None:
         self._profile = profile_for(mix_version)
         self._db = db
@@ -151,6 +155,8 @@ class BackgroundEmulator:
         self._api_key = api_key
         self._large_session_messages = large_session_messages
         self._given_store = store
+        self._agent_settings = agent
+        self._agent: ScriptedAgent | None = None
         self._startup_timeout = startup_timeout
         self._store: SessionStore | None = None
         self._server: uvicorn.Server | None = None
@@ -178,6 +184,13 @@ class BackgroundEmulator:
             raise RuntimeError("the background emulator is not running (use it as a context manager)")
         return self._server
 
+    @property
+    def agent(self) -> ScriptedAgent:
+        """The scripted agent, for tests that count its cancels or change its pace."""
+        if self._agent is None:
+            raise RuntimeError("the background emulator is not running (use it as a context manager)")
+        return self._agent
+
     def __enter__(self) -> BackgroundEmulator:
         self._store = self._given_store or open_store(
             self._db, seed=self._seed, large_session_messages=self._large_session_messages
@@ -188,7 +201,9 @@ class BackgroundEmulator:
             self._stop()
             raise
         url = socket_url(sock)
-        self._server = make_server(create_app(self._store, api_key=self._api_key, profile=self._profile))
+        app = create_app(self._store, api_key=self._api_key, profile=self._profile, agent=self._agent_settings)
+        self._agent = app.state.agent
+        self._server = make_server(app)
         self._thread = threading.Thread(target=self._run, args=(self._server, sock), name="mix-emulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(self._startup_timeout):
@@ -288,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the Mix version to play: its routes, fields and quirks (default: %(default)s; "
         "docs/compatibility.md lists what each one does)",
     )
+    parser.add_argument(
+        "--agent-step-delay",
+        type=float,
+        default=AgentSettings.step_delay,
+        metavar="SECONDS",
+        help="pause between two events of the scripted agent's runs (default: %(default)s)",
+    )
     return parser
 
 
@@ -313,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                 large_session_messages=args.large_session,
                 max_body_bytes=args.max_body_bytes,
                 mix_version=args.mix_version,
+                agent=AgentSettings(step_delay=max(0.0, args.agent_step_delay)),
             )
         )
     except KeyboardInterrupt:

@@ -45,6 +45,7 @@ from mix_mcp.mix.endpoints import (
     HEALTH_CHECK,
     LIST_SESSIONS,
     REWIND_SESSION,
+    STREAM_EVENTS,
     UPDATE_SESSION_CALLBACKS,
     Endpoint,
 )
@@ -541,6 +542,51 @@ class MixClient:
             retry_after=reply.retry_after,
             content_type=reply.content_type,
         )
+
+    async def open_event_stream(
+        self, session_id: str, *, last_event_id: str | None, read_timeout: float, operation: str | None = None
+    ) -> httpx2.Response:
+        """Open ``GET /stream?sessionId=`` and return the response once Mix answered 200 with an event stream.
+
+        The caller reads its body (``aiter_bytes``) and must ``aclose`` it. ``read_timeout`` bounds the wait
+        for each chunk, which is what turns a silent stream (no heartbeat) into an error. Never retried
+        here: ``events.SessionEvents`` decides when to reconnect, with ``Last-Event-ID``.
+        """
+        path = STREAM_EVENTS.path
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        request = self._http.build_request(
+            "GET",
+            self._base + path,
+            params={"sessionId": session_id},
+            headers=headers,
+            timeout=httpx2.Timeout(read_timeout, connect=self.settings.connect_timeout),
+        )
+        log_event(logger, logging.DEBUG, "mix_stream_open", path=path, resume=last_event_id is not None)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx2.TransportError as failure:
+            raise self._transport_failure(failure, STREAM_EVENTS, path, operation) from None
+        content_type = self.redactor.text(response.headers.get("content-type", ""))[:_CONTENT_TYPE_CHARS]
+        if response.status_code == 200 and content_type.lower().startswith("text/event-stream"):
+            return response
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > SNIPPET_SOURCE_BYTES:
+                    break
+        except httpx2.TransportError:
+            pass
+        finally:
+            await response.aclose()
+        reply = Reply(response.status_code, content_type, body, parse_retry_after(response.headers.get("retry-after")))
+        if 200 <= response.status_code < 300:
+            raise MixResponseError(
+                reply.status, "GET", path, content_type, "is not an event stream", self._snippet(body, content_type)
+            )
+        raise self._api_error(reply, STREAM_EVENTS, path, operation)
 
     # One method per operation, for library use; the MCP tools go through ``send`` via the operation table.
 

@@ -1,4 +1,7 @@
-"""The eight Mix sessions endpoints (and Mix's health check): HTTP method, path template and success status.
+"""The Mix endpoints mix-mcp uses: HTTP method, path template and success status.
+
+The eight sessions endpoints, the agent-run endpoints (send a message, read messages, cancel, answer a
+permission, the event stream) and Mix's health check.
 
 These are contract facts shared by the client (which sends them) and the emulator (which serves
 them), so that neither can drift from the other.
@@ -13,6 +16,8 @@ HttpMethod = Literal["GET", "POST", "PATCH", "DELETE"]
 
 #: Every sessions path starts here; nothing the client sends may leave it.
 SESSIONS_PREFIX: Final = "/api/sessions"
+#: Permission answers live outside the sessions group, keyed by the permission's own id.
+PERMISSIONS_PREFIX: Final = "/api/permissions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,25 @@ UPDATE_SESSION_CALLBACKS: Final = Endpoint("updateSessionCallbacks", "PATCH", SE
 EXPORT_SESSION: Final = Endpoint("exportSession", "GET", SESSIONS_PREFIX + "/{id}/export", 200)
 FORK_SESSION: Final = Endpoint("forkSession", "POST", SESSIONS_PREFIX + "/{id}/fork", 201)
 REWIND_SESSION: Final = Endpoint("rewindSession", "POST", SESSIONS_PREFIX + "/{id}/rewind", 200)
+
+# An agent run: send a message (202, the run goes on in Mix), follow it on the event stream, answer
+# its permission requests, cancel it, read what it wrote.
+SEND_MESSAGE: Final = Endpoint("sendMessage", "POST", SESSIONS_PREFIX + "/{id}/messages", 202)
+GET_SESSION_MESSAGES: Final = Endpoint("getSessionMessages", "GET", SESSIONS_PREFIX + "/{id}/messages", 200)
+CANCEL_SESSION_PROCESSING: Final = Endpoint("cancelSessionProcessing", "POST", SESSIONS_PREFIX + "/{id}/cancel", 200)
+#: ``{id}`` is the permission's id here, not a session's.
+GRANT_PERMISSION: Final = Endpoint("grantPermission", "POST", PERMISSIONS_PREFIX + "/{id}/grant", 200)
+DENY_PERMISSION: Final = Endpoint("denyPermission", "POST", PERMISSIONS_PREFIX + "/{id}/deny", 200)
+#: Server-sent events for one session (``?sessionId=``); ``Last-Event-ID`` replays what a dropped connection missed.
+STREAM_EVENTS: Final = Endpoint("streamEvents", "GET", "/stream", 200)
+
+RUN_ENDPOINTS: Final = (
+    SEND_MESSAGE,
+    GET_SESSION_MESSAGES,
+    CANCEL_SESSION_PROCESSING,
+    GRANT_PERMISSION,
+    DENY_PERMISSION,
+)
 
 ALL_ENDPOINTS: Final = (
     LIST_SESSIONS,

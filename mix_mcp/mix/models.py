@@ -251,3 +251,89 @@ class ErrorResponse(MixModel):
     """Mix's error envelope: ``{"error": {"code", "message", "type"}}``."""
 
     error: RESTError
+
+
+# ------------------------------------------------------------------------------------------ agent runs
+
+
+class MessageAccepted(MixModel):
+    """Mix's 202 to ``sendMessage``: the message was taken and the agent runs on, asynchronously."""
+
+    status: str = Field(description="Processing status ('processing').")
+    session_id: str = Field(description="Session the run belongs to.")
+
+
+class ToolCallData(MixModel):
+    """One tool call of a stored message (``getSessionMessages``)."""
+
+    id: str = Field(description="Tool call identifier.")
+    name: str = Field(description="Tool name.")
+    input: str = Field(description="Tool input as a JSON string.")
+    type: str = Field(description="Tool type.")
+    finished: bool = Field(description="Whether the tool call has finished.")
+    is_error: bool | None = Field(default=None, description="Whether the tool call failed.")
+    result: str | None = Field(default=None, description="Tool result.")
+
+
+class BackendMessage(MixModel):
+    """One message as Mix stores it: a user input and, for the assistant, its response."""
+
+    id: str = Field(description="Message identifier.")
+    session_id: str = Field(description="Session the message belongs to.")
+    role: str = Field(description="'user', 'assistant' or 'tool'.")
+    user_input: str = Field(description="The user's input message (empty for other roles).")
+    assistant_response: str | None = Field(default=None, description="The assistant's response.")
+    reasoning: str | None = Field(default=None, description="Reasoning text.")
+    reasoning_duration: int | None = Field(default=None, description="Reasoning duration in milliseconds.")
+    tool_calls: list[ToolCallData] | None = Field(default=None, description="Tool calls made by the message.")
+    callback_results: list[dict[str, Any]] | None = Field(default=None, description="Callback execution results.")
+
+
+class PermissionGranted(MixModel):
+    """Mix's answer to ``grantPermission``."""
+
+    granted: bool | None = Field(default=None, description="Whether the permission was granted.")
+
+
+class PermissionDenied(MixModel):
+    """Mix's answer to ``denyPermission``."""
+
+    denied: bool | None = Field(default=None, description="Whether the permission was denied.")
+
+
+class ProcessingCancelled(MixModel):
+    """Mix's answer to ``cancelSessionProcessing``."""
+
+    cancelled: bool | None = Field(default=None, description="Whether an ongoing run was cancelled.")
+
+
+#: Every event type the contract's stream names; others (a newer Mix) are passed on untouched.
+STREAM_EVENT_TYPES: Final = (
+    "connected",
+    "heartbeat",
+    "error",
+    "complete",
+    "thinking",
+    "content",
+    "tool",
+    "tool_parameter_delta",
+    "tool_execution_start",
+    "tool_execution_complete",
+    "permission",
+    "user_message_created",
+    "session_created",
+    "session_deleted",
+)
+
+
+class PermissionRequest(MixModel):
+    """The data of a ``permission`` event: what the agent wants to do, waiting for a grant or a deny."""
+
+    id: str = Field(description="Permission request id (what answer_permission takes).")
+    session_id: str = Field(description="Session whose run asks.")
+    tool_name: str = Field(description="Tool that needs the permission.")
+    description: str = Field(description="Human-readable description of the request.")
+    action: str = Field(description="The action requested.")
+    type: str | None = Field(default=None, description="Permission event type.")
+    path: str | None = Field(default=None, description="File path the request concerns, if any.")
+    params: dict[str, Any] | None = Field(default=None, description="Further parameters, e.g. the command.")

@@ -411,3 +411,72 @@ class RewindSessionArguments(ToolArguments):
         description="Also delete the media files created after that message. Default false: media files are "
         "kept. mix-mcp always sends this value, so the outcome never depends on the Mix version's default.",
     )
+
+
+#: Longest message send_message passes on (Mix has no documented limit; this keeps runaway input out).
+MAX_MESSAGE_TEXT: Final = 1_000_000
+MAX_WAIT_SECONDS: Final = 3600
+
+
+def _event_id(value: str) -> str:
+    """Event ids travel back to Mix in the ``Last-Event-ID`` header: visible ASCII only."""
+    if not all(0x21 <= ord(c) <= 0x7E for c in value):
+        raise ValueError("must be an event id as a result gave it (visible ASCII characters only)")
+    return value
+
+
+class SendMessageArguments(ToolArguments):
+    session_id: SessionId = _id(
+        "Id of the session whose agent gets the message (from list_sessions or create_session)."
+    )
+    text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_MESSAGE_TEXT,
+        description="The message for the agent. Leave it out only to follow a run already sent "
+        "(with follow_from_event_id).",
+    )
+    plan_mode: bool = Field(default=False, description="Ask the agent to plan rather than act (Mix's plan mode).")
+    wait: bool = Field(
+        default=True,
+        description="True (default): follow the run and return the agent's answer. False: return as soon as Mix "
+        "accepted the message, with the arguments that follow the run later.",
+    )
+    max_wait_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_WAIT_SECONDS,
+        description="Return after at most this many seconds even if the run goes on (marked unfinished, with "
+        "next_arguments to keep following). The server's call deadline caps it.",
+    )
+    follow_from_event_id: Annotated[str, AfterValidator(_event_id)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="Do not send anything: follow the session's run from just after this event id, as given in "
+        "an earlier result's next_arguments.",
+    )
+
+    @model_validator(mode="after")
+    def _send_or_follow(self) -> SendMessageArguments:
+        if (self.text is None) == (self.follow_from_event_id is None):
+            raise ValueError(
+                "give text to send a new message, or follow_from_event_id to follow a run already sent "
+                "(exactly one of the two)"
+            )
+        if self.follow_from_event_id is not None and "plan_mode" in self.model_fields_set:
+            raise ValueError("plan_mode only applies to a new message (with text)")
+        return self
+
+
+class AnswerPermissionArguments(ToolArguments):
+    permission_id: SessionId = _id("Id of the pending permission request, from send_message's result.")
+    grant: bool = Field(
+        description="True lets the agent do what the request describes; false denies it. Ask the user if unsure."
+    )
+
+
+class ListMessagesArguments(ExportSessionArguments):
+    """export_session's window, filters and format, over the messages as Mix stores them."""
+
+    session_id: SessionId = _id("Id of the session whose messages are listed.")

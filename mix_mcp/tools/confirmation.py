@@ -30,6 +30,7 @@ from mix_mcp.mix.client import MixClient
 from mix_mcp.mix.errors import ErrorHints, MixMCPError
 from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.operations import Operation
+from mix_mcp.tools.permissions import can_elicit
 from mix_mcp.tools.sanitize import clean_text
 
 logger = logging.getLogger("mix_mcp.confirmation")
@@ -56,12 +57,6 @@ class ConfirmationRefused(MixMCPError):
 
     def describe(self, hints: ErrorHints) -> str:
         return str(self)
-
-
-def can_elicit(capabilities: types.ClientCapabilities | None) -> bool:
-    """Whether the client declared form elicitation (a bare ``elicitation: {}`` counts as form)."""
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
 async def _session_label(client: MixClient, session_id: str) -> str:

@@ -17,30 +17,40 @@ from pydantic.alias_generators import to_camel
 from mix_mcp.config import ConfigError, Settings, describe_setting
 from mix_mcp.mix.client import SESSION, SESSION_LIST, TRANSCRIPT, CallStats, MixClient, ProgressFn
 from mix_mcp.mix.endpoints import (
+    CANCEL_SESSION_PROCESSING,
     CREATE_SESSION,
     DELETE_SESSION,
     EXPORT_SESSION,
     FORK_SESSION,
     GET_SESSION,
+    GET_SESSION_MESSAGES,
+    GRANT_PERMISSION,
     LIST_SESSIONS,
     REWIND_SESSION,
+    SEND_MESSAGE,
     UPDATE_SESSION_CALLBACKS,
     Endpoint,
 )
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints
 from mix_mcp.mix.models import BROWSER_MODES, SessionData
+from mix_mcp.tools import runs
 from mix_mcp.tools.arguments import (
+    AnswerPermissionArguments,
     CreateSessionArguments,
     ExportSessionArguments,
     ForkSessionArguments,
+    ListMessagesArguments,
     ListSessionsArguments,
     RewindSessionArguments,
+    SendMessageArguments,
     SessionArguments,
     ToolArguments,
     UpdateSessionCallbacksArguments,
 )
 from mix_mcp.tools.listing import SessionList, shape_session_list
+from mix_mcp.tools.messages import MESSAGES, MessageListing, shape_messages
 from mix_mcp.tools.rendering import Shaped
+from mix_mcp.tools.runs import CallContext, Runner, RunnerResult
 from mix_mcp.tools.sanitize import SPOTLIGHT_NOTICE, guard_untrusted
 from mix_mcp.tools.schemas import catalogued, input_schema, output_schema
 from mix_mcp.tools.transcripts import TranscriptExport, shape_transcript
@@ -83,6 +93,10 @@ SESSION_RESULT: Final = ResultShape(SESSION, SessionData, _as_is)
 SESSION_LIST_RESULT: Final = ResultShape(SESSION_LIST, SessionList, shape_session_list)
 DELETED_RESULT: Final = ResultShape(None, DeletedSession, _deleted, untrusted=False)
 TRANSCRIPT_RESULT: Final = ResultShape(TRANSCRIPT, TranscriptExport, shape_transcript)
+MESSAGES_RESULT: Final = ResultShape(MESSAGES, MessageListing, shape_messages)
+RUN_RESULT: Final = ResultShape(None, runs.RunResult, _as_is)
+PERMISSION_RESULT: Final = ResultShape(None, runs.PermissionAnswer, _as_is, untrusted=False)
+CANCEL_RESULT: Final = ResultShape(runs.CANCELLED, runs.RunCancelled, runs.cancelled_result, untrusted=False)
 
 NOT_FOUND_SESSION: Final = ErrorHints(not_found="Call list_sessions to see the ids that exist.")
 BROWSER_MODE_ADVICE: Final = (
@@ -116,6 +130,9 @@ class Operation:
     #: Body arguments sent with their default even when the caller left them out, because Mix versions
     #: disagree on what an omitted one means. Every other argument is sent only when the caller set it.
     explicit: tuple[str, ...] = ()
+    #: For a tool that is more than one request (an agent run): does the whole call instead of ``endpoint``,
+    #: which then names its main request.
+    runner: Runner | None = None
 
     @property
     def retry_safe(self) -> bool:
@@ -169,7 +186,8 @@ class Operation:
                 value = getattr(args, argument)
                 query[parameter] = str(value).lower() if isinstance(value, bool) else str(value)
         body: dict[str, Any] | None = None
-        if self.endpoint.method in ("POST", "PATCH"):
+        # A POST without body arguments (cancel_run) sends no body at all, as the contract defines none.
+        if self.endpoint.method in ("POST", "PATCH") and set(self.arguments.model_fields) - {"session_id"}:
             body = args.model_dump(exclude_unset=True, exclude={"session_id", *self.query}, mode="json")
             for name in self.explicit:
                 body.setdefault(to_camel(name), getattr(args, name))
@@ -181,6 +199,30 @@ class Operation:
             return self.arguments.model_validate(arguments or {})
         except ValidationError as exc:
             raise ArgumentsError.from_validation(self.name, exc) from None
+
+    async def execute(
+        self,
+        client: MixClient,
+        args: ToolArguments,
+        *,
+        stats: CallStats | None = None,
+        progress: ProgressFn | None = None,
+        call: CallContext | None = None,
+    ) -> RunnerResult:
+        """The whole tool call: ``perform``, or the ``runner`` of an operation that is more than one request.
+
+        A runner gets ``call`` (the MCP request: progress, elicitation, a 2026-07-28 client's answers) and
+        may return an ``InputRequiredResult``.
+        """
+        if self.runner is None:
+            return await self.perform(client, args, stats=stats, progress=progress)
+        request, params = (call.request, call.params) if call is not None else (None, None)
+        outcome = await self.runner(client, args, CallContext(request, params, stats))
+        if not isinstance(outcome, Shaped) or not self.result.untrusted:
+            return outcome
+        # A run's answer, tool output and permission texts are Mix text like any transcript's.
+        structured, label = guard_untrusted(outcome.structured, spotlight=client.settings.spotlight)
+        return Shaped(structured, None, {**(outcome.meta or {}), **label})
 
     async def perform(
         self,
@@ -382,6 +424,75 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
             "cannot be undone."
         ),
         explicit=("cleanup_media",),
+    ),
+    Operation(
+        name="send_message",
+        title="Put the session's agent to work",
+        description=(
+            "Send a message to the session's Mix agent and wait for its answer: returns the assistant's text, "
+            "its message id, the tool calls the run made, reasoning time and the run's tokens and cost, with "
+            "progress notifications on the way. When the agent asks permission (e.g. to run a command), the "
+            "user is asked if the client can; otherwise the result is 'permission_pending' with the request's "
+            "id for answer_permission. A run still going when the call must return comes back unfinished with "
+            "next_arguments: call send_message with them to follow it on (nothing is sent again). wait=false "
+            "returns as soon as Mix accepted the message. Each call with text runs the agent again: never repeat "
+            "one that may have been sent (list_messages shows it)."
+        ),
+        endpoint=SEND_MESSAGE,
+        arguments=SendMessageArguments,
+        result=RUN_RESULT,
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        hints=runs.SEND_HINTS,
+        runner=runs.send_message,
+    ),
+    Operation(
+        name="answer_permission",
+        title="Answer a Mix agent's permission request",
+        description=(
+            "Grant or deny a permission request a Mix agent run is waiting on (the id comes from send_message's "
+            "result, status 'permission_pending'). Grant only what the user agreed to. Afterwards, call "
+            "send_message with that result's next_arguments to follow the run to its answer."
+        ),
+        endpoint=GRANT_PERMISSION,
+        arguments=AnswerPermissionArguments,
+        result=PERMISSION_RESULT,
+        read_only=False,
+        destructive=True,
+        idempotent=False,
+        hints=runs.PERMISSION_HINTS,
+        runner=runs.answer_permission,
+        confirm="Answer the Mix agent's permission request {permission_id} with grant={grant}?",
+    ),
+    Operation(
+        name="cancel_run",
+        title="Cancel a session's agent run",
+        description=(
+            "Stop whatever the session's Mix agent is processing now. The result says whether a run was "
+            "stopped; what it wrote before stays in the session (list_messages)."
+        ),
+        endpoint=CANCEL_SESSION_PROCESSING,
+        arguments=SessionArguments,
+        result=CANCEL_RESULT,
+        read_only=False,
+        destructive=False,
+        idempotent=True,
+    ),
+    Operation(
+        name="list_messages",
+        title="List a session's messages",
+        description=(
+            "List a session's messages as Mix stores them (user input, assistant response, reasoning, tool "
+            "calls), oldest first, with the same window, filters, max_chars and format options as "
+            "export_session, and next_arguments to read on. Use it to read what an agent run wrote."
+        ),
+        endpoint=GET_SESSION_MESSAGES,
+        arguments=ListMessagesArguments,
+        result=MESSAGES_RESULT,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
     ),
 )
 

@@ -103,6 +103,7 @@ def render_retry_table() -> str:
     """The README's retry policy table (Markdown), from each operation's ``retry_safe``."""
     rows = ["| Tool | Repeated after | Why |", "| --- | --- | --- |"]
     for op in OPERATIONS:
-        why = "read-only" if op.read_only else ("idempotent" if op.idempotent else "each call creates a session")
+        once = "each call creates a session" if op.endpoint.success_status == 201 else "a repeat would act twice"
+        why = "read-only" if op.read_only else ("idempotent" if op.idempotent else once)
         rows.append(f"| `{op.name}` | {op.retry_policy} | {why} |")
     return "\n".join(rows)

@@ -28,6 +28,9 @@ from mix_mcp.tools.rendering import Shaped, compact_json
 from mix_mcp.tools.sanitize import cut_inside
 
 _BACKTICKS: Final = re.compile(r"`{3,}")
+#: A message's own texts, in reading order: an export's ``content``, or the ``userInput`` and
+#: ``assistantResponse`` of a stored message (list_messages), then its reasoning.
+_TEXT_KEYS: Final = ("content", "userInput", "assistantResponse", "reasoning")
 
 Message = dict[str, Any]
 Render = Callable[[Message], str]
@@ -197,8 +200,8 @@ def _cut(message: Message, allowance: int) -> Message:
         if keep < len(value):
             container[key] = cut_inside(value, keep, _cut_mark)
 
-    take(cut, "content")
-    take(cut, "reasoning")
+    for key in _TEXT_KEYS:
+        take(cut, key)
     calls = cut.get("toolCalls")
     if isinstance(calls, list):
         copies = [_without(call, "inputJson") for call in calls]
@@ -212,7 +215,7 @@ def _cut(message: Message, allowance: int) -> Message:
 
 def _text_size(message: Message) -> int:
     size = 0
-    for key in ("content", "reasoning"):
+    for key in _TEXT_KEYS:
         value = message.get(key)
         size += len(value) if isinstance(value, str) else 0
     for call in message.get("toolCalls") or ():
@@ -330,9 +333,10 @@ def markdown_block(message: Message) -> str:
             f"_Texts cut to fit max_chars: export_session with offset={index}, limit=1 and unbounded=true "
             "returns this message whole._\n"
         )
-    content = message.get("content")
-    if isinstance(content, str) and content:
-        parts.append(f"\n{content}\n")
+    for key in ("content", "userInput", "assistantResponse"):
+        content = message.get(key)
+        if isinstance(content, str) and content:
+            parts.append(f"\n{content}\n")
     reasoning = message.get("reasoning")
     if isinstance(reasoning, str) and reasoning:
         quoted = reasoning.replace("\n", "\n> ")
@@ -353,7 +357,7 @@ def markdown_block(message: Message) -> str:
 
 
 def _markdown_header(frame: _Frame) -> str:
-    title = _one_line(frame.summary.get("title", ""))
+    title = _one_line(frame.summary.get("title", "")) or "Messages"
     return (
         f"# {title}\n\n"
         f"Session `{frame.summary.get('id', '')}` · {frame.total:,} messages in all. Each heading reads "

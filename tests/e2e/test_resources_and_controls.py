@@ -125,7 +125,7 @@ async def test_session_ids_complete_from_id_prefixes_and_title_words(emulator_ur
 async def test_read_only_flag_leaves_only_read_only_tools(emulator_url: str, mode: str) -> None:
     async with stdio_client_for("--base-url", emulator_url, "--read-only", mode=mode) as client:
         tools = (await client.list_tools()).tools
-        assert [t.name for t in tools] == ["list_sessions", "get_session", "export_session"]
+        assert [t.name for t in tools] == ["list_sessions", "get_session", "export_session", "list_messages"]
         assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools)
         with pytest.raises(MCPError) as refused:
             await client.call_tool("delete_session", {"session_id": DEMO_SESSION_ID})

@@ -35,8 +35,10 @@ from mcp import Client
 
 from mix_mcp.config import Settings
 from mix_mcp.emulator import SEED_SESSION_IDS, BackgroundEmulator
+from mix_mcp.emulator.agent import AgentSettings
+from mix_mcp.mix import endpoints
 from mix_mcp.mix.client import MixClient
-from mix_mcp.mix.endpoints import SESSIONS_PREFIX
+from mix_mcp.mix.endpoints import PERMISSIONS_PREFIX, SESSIONS_PREFIX
 from mix_mcp.serving.server import build_server, run_operation
 from mix_mcp.tools.operations import OPERATIONS, Operation
 from tests.faults.upstream import FaultUpstream, Forward, Recorded
@@ -62,7 +64,19 @@ VALID_BASE: dict[str, dict[str, Any]] = {
     "export_session": {"session_id": "s"},
     "fork_session": {"session_id": "s", "message_index": 0},
     "rewind_session": {"session_id": "s", "message_id": "m"},
+    "send_message": {"session_id": "s", "text": "hi"},
+    "answer_permission": {"permission_id": "p", "grant": False},
+    "cancel_run": {"session_id": "s"},
+    "list_messages": {"session_id": "s"},
 }
+#: Requests one call of a tool that is several requests may make (reads, the stream, the send, a cancel).
+RUN_ENDPOINTS = (
+    endpoints.GET_SESSION,
+    endpoints.STREAM_EVENTS,
+    endpoints.SEND_MESSAGE,
+    endpoints.CANCEL_SESSION_PROCESSING,
+)
+MAX_RUN_REQUESTS = 8
 
 
 @dataclass
@@ -85,7 +99,8 @@ CRASH_MARKERS = ("Traceback", "with an internal error in mix-mcp")
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Rig]:
     with (
-        BackgroundEmulator() as emulator,
+        # An instant scripted agent, so that the send_message examples that reach a session run in milliseconds.
+        BackgroundEmulator(agent=AgentSettings(step_delay=0)) as emulator,
         FaultUpstream(fallback=Forward(emulator.url)) as upstream,
         anyio.from_thread.start_blocking_portal() as portal,
     ):
@@ -95,22 +110,51 @@ def rig() -> Iterator[Rig]:
     print(f"\nfuzz tally: {dict(TALLY)}")
 
 
-def _assert_in_bounds(op: Operation, arguments: dict[str, Any], request: Recorded) -> None:
-    assert request.method == op.endpoint.method
-    path, _, query = request.target.partition("?")
-    template = op.endpoint.path.split("/")
-    segments = path.split("/")
-    assert len(segments) == len(template), request.target
+def _endpoints_of(op: Operation, arguments: dict[str, Any]) -> tuple[endpoints.Endpoint, ...]:
+    if op.name == "send_message":
+        return RUN_ENDPOINTS
+    if op.name == "answer_permission":
+        return (endpoints.GRANT_PERMISSION if arguments["grant"] else endpoints.DENY_PERMISSION,)
+    return (op.endpoint,)
+
+
+def _matches(endpoint: endpoints.Endpoint, target: str, identifier: str) -> bool:
+    path = target.partition("?")[0]
+    template, segments = endpoint.path.split("/"), path.split("/")
+    if len(segments) != len(template):
+        return False
     for expected, actual in zip(template, segments, strict=True):
         if expected == "{id}":
-            assert actual not in ("", ".", ".."), request.target
-            assert unquote(actual, errors="strict") == arguments["session_id"]
-        else:
-            assert actual == expected, request.target
-    assert query in ("", "includeSubagents=true", "includeSubagents=false"), request.target
-    if op.endpoint.method in ("POST", "PATCH"):
+            if actual in ("", ".", "..") or unquote(actual, errors="strict") != identifier:
+                return False
+        elif actual != expected:
+            return False
+    return True
+
+
+def _assert_in_bounds(op: Operation, arguments: dict[str, Any], request: Recorded) -> None:
+    identifier = str(arguments.get("session_id", arguments.get("permission_id")))
+    candidates = [
+        e
+        for e in _endpoints_of(op, arguments)
+        if e.method == request.method and _matches(e, request.target, identifier)
+    ]
+    assert candidates, request.target
+    endpoint = candidates[0]
+    query = request.target.partition("?")[2]
+    if endpoint is endpoints.STREAM_EVENTS:
+        assert query.startswith("sessionId=") and unquote(query.removeprefix("sessionId=")) == identifier
+    else:
+        assert query in ("", "includeSubagents=true", "includeSubagents=false"), request.target
+    if endpoint is endpoints.SEND_MESSAGE:
+        sent = {
+            "text": arguments["text"],
+            **({"plan_mode": arguments["plan_mode"]} if "plan_mode" in arguments else {}),
+        }
+        assert request.json() == sent
+    elif op.runner is None and op.endpoint.method in ("POST", "PATCH"):
         _, _, body = op.request_parts(op.arguments.model_validate(arguments))
-        assert request.json() == body
+        assert (request.json() if request.body else None) == body
 
 
 def lenient(schema: dict[str, Any], value: Any) -> Any:
@@ -152,7 +196,7 @@ def audit(rig: Rig, op: Operation, arguments: dict[str, Any]) -> None:
         assert sent == [], f"schema-invalid arguments reached Mix: {arguments!r}"
         assert result.is_error and "nothing was sent to Mix" in text
         return
-    assert len(sent) <= 1
+    assert len(sent) <= (MAX_RUN_REQUESTS if op.name == "send_message" else 1)
     TALLY["requests"] += len(sent)
     for request in sent:
         _assert_in_bounds(op, arguments, request)
@@ -211,7 +255,7 @@ def test_fuzz_arguments_from_the_tool_schema(rig: Rig, op: Operation) -> None:
 
 def _hostile_variants(op: Operation, value: str) -> Iterator[dict[str, Any]]:
     base = VALID_BASE[op.name]
-    for name in ("session_id", "message_id", "title", "custom_system_prompt"):
+    for name in ("session_id", "message_id", "title", "custom_system_prompt", "text", "permission_id"):
         if name in op.input_schema.get("properties", {}):
             extra = {"prompt_mode": "replace"} if name == "custom_system_prompt" else {}
             yield {**base, **extra, name: value}
@@ -250,8 +294,9 @@ def test_no_request_ever_left_the_sessions_paths(rig: Rig) -> None:
     requests = rig.upstream.since(0)
     for request in requests:
         path = request.path
-        assert path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"), request.target
+        inside = path == SESSIONS_PREFIX or path.startswith((SESSIONS_PREFIX + "/", PERMISSIONS_PREFIX + "/"))
+        assert inside or path == endpoints.STREAM_EVENTS.path, request.target
         segments = path.split("/")
-        assert 3 <= len(segments) <= 5 and "." not in segments and ".." not in segments, request.target
+        assert 2 <= len(segments) <= 5 and "." not in segments and ".." not in segments, request.target
     print(f"\nrecorded requests: {len(requests)}; {dict(Counter(r.method for r in requests))}")
     assert json.dumps(dict(TALLY))

@@ -11,8 +11,8 @@ from mcp.shared.exceptions import MCPError
 
 from mix_mcp.config import ConfigError, Settings, load_settings
 from mix_mcp.mix.models import SessionData
-from mix_mcp.tools.confirmation import can_elicit
 from mix_mcp.tools.operations import OPERATIONS, OPERATIONS_BY_NAME, select_operations
+from mix_mcp.tools.permissions import can_elicit
 from mix_mcp.tools.resources import MAX_COMPLETIONS, RESOURCES, complete_session_id, match_sessions, resolve
 from tests.unit.fakes import SESSION, mix_client
 
@@ -29,9 +29,13 @@ def test_by_default_every_operation_is_published() -> None:
 
 
 def test_selection_by_name_read_only_and_exclusion() -> None:
-    assert _names(read_only=True) == ["list_sessions", "get_session", "export_session"]
+    assert _names(read_only=True) == ["list_sessions", "get_session", "export_session", "list_messages"]
     assert _names(tools=("export_session", "get_session")) == ["get_session", "export_session"]
-    assert _names(read_only=True, exclude_tools=("export_session",)) == ["list_sessions", "get_session"]
+    assert _names(read_only=True, exclude_tools=("export_session",)) == [
+        "list_sessions",
+        "get_session",
+        "list_messages",
+    ]
     assert _names(exclude_tools=("delete_session", "rewind_session")) == [
         op.name for op in OPERATIONS if op.name not in ("delete_session", "rewind_session")
     ]
@@ -69,8 +73,9 @@ def test_name_lists_and_switches_come_from_the_environment() -> None:
         load_settings({"tools": ("Delete Session",)}, environ={})
 
 
-def test_only_delete_and_rewind_ask_for_confirmation() -> None:
-    assert {op.name for op in OPERATIONS if op.confirm} == {"delete_session", "rewind_session"}
+def test_only_irreversible_tools_ask_for_confirmation() -> None:
+    confirmed = {"delete_session", "rewind_session", "answer_permission"}
+    assert {op.name for op in OPERATIONS if op.confirm} == confirmed
     rewind = OPERATIONS_BY_NAME["rewind_session"].confirm
     assert rewind is not None and "{session}" in rewind and "{message_id}" in rewind
 

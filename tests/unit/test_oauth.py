@@ -136,8 +136,9 @@ def test_each_tool_needs_read_or_write_by_its_read_only_hint() -> None:
         "list_sessions",
         "get_session",
         "export_session",
+        "list_messages",
     }
-    assert needs["delete_session"] == needs["create_session"] == WRITE_SCOPE
+    assert needs["delete_session"] == needs["create_session"] == needs["send_message"] == WRITE_SCOPE
 
 
 def _call(name: str) -> dict[str, Any]:

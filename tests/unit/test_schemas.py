@@ -73,13 +73,16 @@ def test_contract_bounds_are_in_the_schemas() -> None:
 
 def test_annotations_follow_the_contract() -> None:
     hints = {op.name: op.annotations for op in OPERATIONS}
-    assert {n for n, h in hints.items() if h["readOnlyHint"]} == {"list_sessions", "get_session", "export_session"}
+    readers = {"list_sessions", "get_session", "export_session", "list_messages"}
+    assert {n for n, h in hints.items() if h["readOnlyHint"]} == readers
     assert {n for n, h in hints.items() if h["destructiveHint"]} == {
         "delete_session",
         "rewind_session",
         "update_session_callbacks",
+        "answer_permission",
     }
-    assert {n for n, h in hints.items() if not h["idempotentHint"]} == {"create_session", "fork_session"}
+    once = {"create_session", "fork_session", "send_message", "answer_permission"}
+    assert {n for n, h in hints.items() if not h["idempotentHint"]} == once
     assert all(isinstance(h["openWorldHint"], bool) for h in hints.values())
 
 
