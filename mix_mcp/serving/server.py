@@ -32,6 +32,7 @@ from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixMCPError
 from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.telemetry import tool_call_span
 from mix_mcp.tools import resources
+from mix_mcp.tools.app import APP_URI, EXTENSION_ID, session_app
 from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.confirmation import ConfirmationRefused, confirm
 from mix_mcp.tools.operations import OPERATIONS_BY_NAME, Operation, select_operations
@@ -91,7 +92,7 @@ class ServerState:
     in_flight: InFlight = field(default_factory=InFlight)
 
 
-def tool_definition(op: Operation) -> types.Tool:
+def tool_definition(op: Operation, meta: dict[str, Any] | None = None) -> types.Tool:
     return types.Tool(
         name=op.name,
         title=op.title,
@@ -105,6 +106,7 @@ def tool_definition(op: Operation) -> types.Tool:
             idempotent_hint=op.idempotent,
             open_world_hint=op.open_world,
         ),
+        _meta=meta,
     )
 
 
@@ -247,9 +249,11 @@ def build_server(
     """
     chosen = tuple(operations) if operations is not None else select_operations(settings)
     enabled = {op.name: op for op in chosen}
-    tools = [tool_definition(op) for op in enabled.values()]
+    # The session view (an MCP App) adds _meta.ui to two tools and one ui:// resource; --no-ui: nothing.
+    app = session_app(settings, enabled)
+    tools = [tool_definition(op, app.tool_meta(op.name) if app else None) for op in enabled.values()]
     served = resources.published(enabled)
-    listed_resources = resources.resource_listing(served)
+    listed_resources = resources.resource_listing(served) + ([app.resource()] if app else [])
     listed_templates = resources.template_listing(served)
 
     @asynccontextmanager
@@ -302,6 +306,8 @@ def build_server(
     async def read_resource(
         ctx: ServerRequestContext[ServerState], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
+        if app is not None and params.uri == APP_URI:
+            return app.read()
         return await resources.read(
             params.uri, served, enabled, ctx.lifespan_context.client, progress=progress_reporter(ctx)
         )
@@ -324,11 +330,13 @@ def build_server(
         get_tool_input_schema=tool_input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
-        on_list_resources=list_resources if served else None,
+        on_list_resources=list_resources if served or app else None,
         on_list_resource_templates=list_resource_templates if served else None,
-        on_read_resource=read_resource if served else None,
+        on_read_resource=read_resource if served or app else None,
         on_completion=complete if listed_templates else None,
     )
+    if app is not None:
+        server.extensions[EXTENSION_ID] = {}
     if settings.confirm_destructive:
         # Seals the state of a confirmation round and binds it to the tool and its arguments (2026-07-28).
         server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=SERVER_NAME))
