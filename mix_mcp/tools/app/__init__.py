@@ -47,6 +47,11 @@ _CONFIG_SLOT: Final = "/*MIX_MCP_CONFIG*/{}"
 MAX_BYTES: Final = 150 * 1024
 
 
+def tool_meta(name: str) -> dict[str, Any] | None:
+    """``_meta`` for a tool's definition while the view is on: its URI for the linked tools, nothing for others."""
+    return {"ui": {"resourceUri": APP_URI}} if name in LINKED_TOOLS else None
+
+
 @cache
 def _template() -> str:
     return (package_files.files(__package__) / "sessions.html").read_text(encoding="utf-8")
@@ -68,8 +73,7 @@ class SessionApp:
         return {"ui": {"csp": CSP.model_dump(by_alias=True, exclude_none=True), "prefersBorder": True}}
 
     def tool_meta(self, name: str) -> dict[str, Any] | None:
-        """``_meta`` for a tool's definition: the view's URI for the linked tools, nothing for the others."""
-        return {"ui": {"resourceUri": APP_URI}} if name in LINKED_TOOLS else None
+        return tool_meta(name)
 
     def resource(self) -> types.Resource:
         return types.Resource(
@@ -98,4 +102,4 @@ def session_app(settings: Settings, enabled: Mapping[str, Operation]) -> Session
     return SessionApp(_template().replace(_CONFIG_SLOT, _script_json(config), 1))
 
 
-__all__ = ["APP_URI", "EXTENSION_ID", "LINKED_TOOLS", "MAX_BYTES", "SessionApp", "session_app"]
+__all__ = ["APP_URI", "EXTENSION_ID", "LINKED_TOOLS", "MAX_BYTES", "SessionApp", "session_app", "tool_meta"]
