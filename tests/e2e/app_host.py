@@ -9,6 +9,7 @@ confirmation questions (elicitation) are answered "yes" and recorded, as a user 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -28,6 +29,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+
+from tests.system_parts import require_node_package
 
 PAGE = (Path(__file__).parent / "app_host.html").read_text(encoding="utf-8")
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
@@ -99,3 +102,25 @@ def running_host(mcp_url: str, *, mode: str = "auto") -> Iterator[tuple[str, Hos
         server.should_exit = True
         thread.join(20)
         sock.close()
+
+
+def ext_apps_schema(name: str) -> dict[str, Any]:
+    """One message or metadata schema of the MCP Apps protocol, from ``@modelcontextprotocol/ext-apps``.
+
+    Each entry of its generated ``schema.json`` is a whole JSON Schema (2020-12) of its own.
+    """
+    package = require_node_package("@modelcontextprotocol/ext-apps")
+    schemas = json.loads((package / "dist" / "src" / "generated" / "schema.json").read_text(encoding="utf-8"))
+    schema: dict[str, Any] = schemas["$defs"][name]
+    return schema
+
+
+#: The schema of each bridge message, by method; requests and notifications are checked as {method, params}.
+BRIDGE_SCHEMAS = {
+    "ui/initialize": "McpUiInitializeRequest",
+    "ui/notifications/initialized": "McpUiInitializedNotification",
+    "ui/notifications/size-changed": "McpUiSizeChangedNotification",
+    "ui/notifications/tool-input": "McpUiToolInputNotification",
+    "ui/notifications/tool-result": "McpUiToolResultNotification",
+    "ui/notifications/host-context-changed": "McpUiHostContextChangedNotification",
+}

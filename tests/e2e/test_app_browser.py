@@ -15,12 +15,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from jsonschema import Draft202012Validator
 from mcp import Client
 
 from mix_mcp.emulator import SessionStore, seed_demo_data, seed_large_session
 from mix_mcp.emulator.seed import DEMO_SESSION_ID
 from mix_mcp.emulator.store import NewMessage
-from tests.e2e.app_host import running_host
+from tests.e2e.app_host import BRIDGE_SCHEMAS, ext_apps_schema, running_host
 from tests.support import PROTOCOL_MODES, ROOT, ServerProcess, running_emulator, running_server
 from tests.system_parts import require_chromium
 
@@ -349,3 +350,31 @@ async def test_actions_of_tools_the_server_does_not_publish_are_hidden(
                 assert await view.frame.locator(action).count() == 0, action
             assert await view.frame.locator("#tree button.node").count() >= 6
             _only_bridge(view)
+
+
+async def test_bridge_messages_follow_the_apps_schema(
+    app_server: ServerProcess, chromium: Path, tmp_path: Path
+) -> None:
+    """Every message between the App and the host matches the schema ``@modelcontextprotocol/ext-apps`` publishes."""
+    validators = {method: Draft202012Validator(ext_apps_schema(name)) for method, name in BRIDGE_SCHEMAS.items()}
+    initialize_result = Draft202012Validator(ext_apps_schema("McpUiInitializeResult"))
+    with running_host(app_server.url) as (host, _record):
+        async with browser(chromium, tmp_path / "profile") as context:
+            view = View(context, host)
+            await view.open("export_session", {"session_id": DEMO_SESSION_ID, "limit": 5})
+            await view.page.evaluate("window.setHostTheme('dark')")
+            await view.frame.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+            log = await view.host_log()
+    checked: set[str] = set()
+    for message in [*log["fromApp"], *log["toApp"]]:
+        assert message["jsonrpc"] == "2.0"
+        method = message.get("method")
+        if method in validators:
+            validators[method].validate({k: v for k, v in message.items() if k in ("method", "params")})
+            checked.add(method)
+        elif method is None and message.get("id") == 1:  # the host's answer to ui/initialize
+            initialize_result.validate(message["result"])
+            checked.add("initialize result")
+        else:
+            assert method == "tools/call" or "result" in message, message  # MCP's own tools/call and its answers
+    assert checked == {*BRIDGE_SCHEMAS, "initialize result"}

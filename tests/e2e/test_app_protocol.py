@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from mcp import Client
 from mcp.client import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
@@ -18,6 +19,7 @@ from mcp.shared.exceptions import MCPError
 
 from mix_mcp.emulator.seed import DEMO_SESSION_ID
 from mix_mcp.tools.app import APP_URI, LINKED_TOOLS, MAX_BYTES
+from tests.e2e.app_host import ext_apps_schema
 from tests.support import PROTOCOL_MODES, ServerProcess, running_server
 
 pytestmark = pytest.mark.anyio
@@ -117,3 +119,19 @@ async def test_no_ui_publishes_no_view(no_ui_server: ServerProcess, mode: str) -
         assert all(tool.meta is None for tool in (await client.list_tools()).tools)
         with pytest.raises(MCPError):
             await client.read_resource(APP_URI)
+
+
+async def test_the_view_metadata_follows_the_apps_schema(http_server: ServerProcess) -> None:
+    """The tools' and the resource's ``_meta.ui`` match the schemas ``@modelcontextprotocol/ext-apps`` publishes."""
+    tool_meta = Draft202012Validator(ext_apps_schema("McpUiToolMeta"))
+    resource_meta = Draft202012Validator(ext_apps_schema("McpUiResourceMeta"))
+    async with _apps_client(http_server.url, "auto") as client:
+        tools = [tool for tool in (await client.list_tools()).tools if tool.meta]
+        read = await client.read_resource(APP_URI)
+    assert [tool.name for tool in tools] == list(LINKED_TOOLS)
+    for tool in tools:
+        assert tool.meta is not None
+        tool_meta.validate(tool.meta["ui"])
+    (content,) = read.contents
+    assert content.meta is not None
+    resource_meta.validate(content.meta["ui"])
