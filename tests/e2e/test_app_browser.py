@@ -128,11 +128,13 @@ class View:
         self.page: Any = None
         self.frame: Any = None
 
-    async def open(self, tool: str, args: dict[str, Any], *, theme: str = "light", width: int = 1100) -> None:
+    async def open(
+        self, tool: str, args: dict[str, Any], *, theme: str = "light", width: int = 1100, **host: str
+    ) -> None:
         self.page = await self.context.new_page()
         await self.page.set_viewport_size({"width": width, "height": 900})
         self.page.on("request", self._seen)
-        query = urlencode({"tool": tool, "args": json.dumps(args), "theme": theme})
+        query = urlencode({"tool": tool, "args": json.dumps(args), "theme": theme, **host})
         await self.page.goto(f"{self.host}/?{query}")
         element = await self.page.wait_for_selector("iframe", timeout=60_000)
         self.frame = await element.content_frame()
@@ -255,6 +257,8 @@ async def test_fork_rewind_and_delete_from_the_page(
             await outcome.locator("button.open-fork").click()
             await view.ready()
             assert await view.messages() == 4
+            facts = await view.frame.locator("#facts").inner_text()
+            assert "parent Fix flaky pagination test" in facts  # the header names the parent (a button to it)
             kept = view.frame.locator('#transcript > li.msg[data-index="1"]')
             kept_id = await kept.get_attribute("data-id")
             await kept.locator("button.rewind").click()
@@ -378,3 +382,18 @@ async def test_bridge_messages_follow_the_apps_schema(
         else:
             assert method == "tools/call" or "result" in message, message  # MCP's own tools/call and its answers
     assert checked == {*BRIDGE_SCHEMAS, "initialize result"}
+
+
+async def test_a_host_that_lets_apps_call_no_tool_still_shows_the_result(
+    app_server: ServerProcess, chromium: Path, tmp_path: Path
+) -> None:
+    with running_host(app_server.url) as (host, record):
+        async with browser(chromium, tmp_path / "profile") as context:
+            view = View(context, host)
+            await view.open("export_session", {"session_id": DEMO_SESSION_ID, "limit": 5}, serverTools="no")
+            assert await view.messages() == 5  # the window the host's own call returned
+            assert "Fix flaky pagination test" in await view.frame.locator("header").inner_text()
+            for action in ("button.fork", "button.rewind", "#delete", "#more"):
+                assert not await view.frame.locator(action).is_visible(), action
+            # Only the host's own calls: the App asked for nothing.
+            assert sorted(method for method, _ in record.calls) == ["resources/read", "tools/call", "tools/list"]
