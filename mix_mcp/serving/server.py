@@ -6,8 +6,9 @@ generic handler serves every operation. ``MCPServer`` would derive schemas from 
 signatures, rebuild argument models and re-validate output on every call.
 
 Besides tools, the server publishes the sessions as resources with completable session ids
-(``resources``), asks the user before irreversible tools when told to (``confirmation``), and
-reports how much of a large answer has arrived to clients that ask for progress.
+(``resources``), asks the user before irreversible tools when told to (``confirmation``), offers
+hosts that render MCP Apps a view of a session unless --no-ui (``app``), and reports how much of a
+large answer has arrived to clients that ask for progress.
 """
 
 from __future__ import annotations
