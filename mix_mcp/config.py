@@ -75,6 +75,7 @@ class Settings:
     exclude_tools: tuple[str, ...] | None = None
     confirm_destructive: bool = False
     spotlight: bool = False
+    no_ui: bool = False
     transport: str = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -286,6 +287,13 @@ SETTINGS: Final = (
         "--path",
         "MIX_MCP_PATH",
         "Endpoint path: default '/mcp' for http, '/sse' for sse (whose messages go to 'messages/' beside it).",
+        "serve",
+    ),
+    Setting(
+        "no_ui",
+        "--no-ui",
+        "MIX_MCP_NO_UI",
+        "Publish no MCP App: no ui:// session view, no _meta.ui on get_session and export_session.",
         "serve",
     ),
     Setting(

@@ -6,8 +6,9 @@ generic handler serves every operation. ``MCPServer`` would derive schemas from 
 signatures, rebuild argument models and re-validate output on every call.
 
 Besides tools, the server publishes the sessions as resources with completable session ids
-(``resources``), asks the user before irreversible tools when told to (``confirmation``), and
-reports how much of a large answer has arrived to clients that ask for progress.
+(``resources``), asks the user before irreversible tools when told to (``confirmation``), offers
+hosts that render MCP Apps a view of a session unless --no-ui (``app``), and reports how much of a
+large answer has arrived to clients that ask for progress.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from mix_mcp.serving import scopes
 from mix_mcp.serving.capabilities import ToolAvailability
 from mix_mcp.state_keys import request_state_security
 from mix_mcp.tools import resources
+from mix_mcp.tools.app import APP_URI, EXTENSION_ID, session_app
 from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.confirmation import ConfirmationRefused, confirm
 from mix_mcp.tools.icons import SERVER_ICON, tool_icon
@@ -130,7 +132,7 @@ class MixServer(Server[ServerState]):
         )
 
 
-def tool_definition(op: Operation, *, spotlight: bool = False) -> types.Tool:
+def tool_definition(op: Operation, meta: dict[str, Any] | None = None, *, spotlight: bool = False) -> types.Tool:
     return types.Tool(
         name=op.name,
         title=op.title,
@@ -145,6 +147,7 @@ def tool_definition(op: Operation, *, spotlight: bool = False) -> types.Tool:
             idempotent_hint=op.idempotent,
             open_world_hint=op.open_world,
         ),
+        _meta=meta,
     )
 
 
@@ -304,10 +307,15 @@ def build_server(
     """
     chosen = tuple(operations) if operations is not None else select_operations(settings)
     enabled = {op.name: op for op in chosen}
-    tools = [tool_definition(op, spotlight=settings.spotlight) for op in enabled.values()]
+    # The session view (an MCP App) adds _meta.ui to two tools and one ui:// resource; --no-ui: nothing.
+    app = session_app(settings, enabled)
+    tools = [
+        tool_definition(op, app.tool_meta(op.name) if app else None, spotlight=settings.spotlight)
+        for op in enabled.values()
+    ]
     served = resources.published(enabled)
     availability = ToolAvailability()
-    listed_resources = resources.resource_listing(served)
+    listed_resources = resources.resource_listing(served) + ([app.resource()] if app else [])
     listed_templates = resources.template_listing(served)
 
     @asynccontextmanager
@@ -390,6 +398,8 @@ def build_server(
     async def read_resource(
         ctx: ServerRequestContext[ServerState], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
+        if app is not None and params.uri == APP_URI:
+            return app.read()
         return await resources.read(
             params.uri, served, enabled, ctx.lifespan_context.client, progress=progress_reporter(ctx)
         )
@@ -417,12 +427,14 @@ def build_server(
         get_tool_input_schema=tool_input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
-        on_list_resources=list_resources if served else None,
+        on_list_resources=list_resources if served or app else None,
         on_list_resource_templates=list_resource_templates if served else None,
-        on_read_resource=read_resource if served else None,
+        on_read_resource=read_resource if served or app else None,
         on_completion=complete if listed_templates else None,
         on_subscriptions_listen=availability.listen,
     )
+    if app is not None:
+        server.extensions[EXTENSION_ID] = {}
     if settings.confirm_destructive or any(op.runner is not None for op in enabled.values()):
         # Seals the state of a confirmation or permission round and binds it to the tool and its arguments
         # (2026-07-28), under the shared key ring when one is configured (replicas), else a key of this process.

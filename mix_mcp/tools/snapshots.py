@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from mix_mcp.config import SETTINGS, Settings
+from mix_mcp.tools.app import tool_meta
 from mix_mcp.tools.operations import OPERATIONS, Operation
 from mix_mcp.tools.schemas import CATALOG_PATH
 
 
 def tool_document(op: Operation) -> dict[str, Any]:
-    return {
+    document = {
         "name": op.name,
         "title": op.title,
         "description": op.description,
@@ -24,6 +25,10 @@ def tool_document(op: Operation) -> dict[str, Any]:
         "outputSchema": op.computed_output_schema(),
         "annotations": op.annotations,
     }
+    meta = tool_meta(op.name)  # the session view's link, as a server without --no-ui publishes it
+    if meta is not None:
+        document["_meta"] = meta
+    return document
 
 
 def tool_documents() -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from mix_mcp._version import __version__
+from mix_mcp.tools.app import APP_URI
 from mix_mcp.tools.operations import OPERATIONS
 from tests.support import ROOT, clean_env
 
@@ -96,6 +97,7 @@ def test_build_makes_a_clean_sdist_and_a_complete_wheel(dist: Path) -> None:
         entry_points = archive.read(f"mix_mcp-{__version__}.dist-info/entry_points.txt").decode()
     licence = f"mix_mcp-{__version__}.dist-info/licenses/LICENSE"
     assert {"mix_mcp/py.typed", "mix_mcp/emulator/app.py", "mix_mcp/tools/schema_catalog.json", licence} <= members
+    assert {"mix_mcp/tools/app/__init__.py", "mix_mcp/tools/app/sessions.html"} <= members  # the session view
     assert not [m for m in members if m.startswith("tests/")]
     assert "mix-mcp = mix_mcp.cli:main" in entry_points
     assert (metadata["Name"], metadata["Version"], metadata["License-Expression"]) == ("mix-mcp", __version__, "MIT")
@@ -127,7 +129,9 @@ async def test_installed_script_registers_itself_and_serves(venv: Path, emulator
     async with Client(stdio_client(params), mode="legacy", read_timeout_seconds=60) as client:
         assert client.server_info is not None and client.server_info.version == __version__
         tools = await client.list_tools()
+        view = await client.read_resource(APP_URI)  # the session view's page, read from the installed package
     assert [t.name for t in tools.tools] == [op.name for op in OPERATIONS]
+    assert "mix-mcp-session-view" in getattr(view.contents[0], "text", "")
 
 
 @needs_npx
@@ -153,10 +157,11 @@ def test_mcpb_pack_bundles_the_package_and_nothing_else(tmp_path: Path) -> None:
         "mix_mcp/__main__.py",
         "mix_mcp/cli/command.py",
         "mix_mcp/tools/schema_catalog.json",
+        "mix_mcp/tools/app/sessions.html",
     }
     assert packed <= names
     assert packed_manifest["version"] == __version__
-    stray = [n for n in names if n.split("/")[0] in {"tests", ".venv", ".git", "examples", "dist", "build"}]
+    stray = [n for n in names if n.split("/")[0] in {"tests", ".venv", ".git", "examples", "dist", "build", "docs"}]
     assert stray == []
     assert not [n for n in names if ".egg-info/" in n or n == "server.json"]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]

@@ -21,6 +21,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mix_mcp.emulator import DEMO_SESSION_ID
+from mix_mcp.tools.app import APP_URI
 from mix_mcp.tools.confirmation import CONFIRM_KEY
 from tests.support import ALL_TOOLS, PROTOCOL_MODES, clean_env, stdio_client_for, text_of
 
@@ -49,7 +50,10 @@ async def test_instructions_explain_the_workflow(emulator_url: str, mode: str) -
 async def test_resources_are_listed_and_read(emulator_url: str, mode: str) -> None:
     async with stdio_client_for("--base-url", emulator_url, mode=mode) as client:
         listed = await client.list_resources()
-        assert [(r.uri, r.mime_type) for r in listed.resources] == [("mix://sessions", "application/json")]
+        assert [(r.uri, r.mime_type) for r in listed.resources] == [
+            ("mix://sessions", "application/json"),
+            (APP_URI, "text/html;profile=mcp-app"),  # the session view (docs/app.md)
+        ]
         templates = await client.list_resource_templates()
         assert [(t.uri_template, t.mime_type) for t in templates.resource_templates] == [
             (SESSION_TEMPLATE, "application/json"),
@@ -140,7 +144,7 @@ async def test_tools_and_exclude_tools_from_flags_and_environment(emulator_url: 
         assert [t.name for t in (await c.list_tools()).tools] == ["get_session", "export_session"]
         with pytest.raises(MCPError):
             await c.call_tool("list_sessions", {})
-        assert [r.uri for r in (await c.list_resources()).resources] == []
+        assert [r.uri for r in (await c.list_resources()).resources] == [APP_URI]
         templates = (await c.list_resource_templates()).resource_templates
         assert [t.uri_template for t in templates] == [SESSION_TEMPLATE, TRANSCRIPT_TEMPLATE]
     excluded = "delete_session, rewind_session"
