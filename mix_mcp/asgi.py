@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from mix_mcp._version import __version__
+from mix_mcp.cli.mix_target import mix_target
 from mix_mcp.config import ConfigError, load_settings
 from mix_mcp.serving.http_security import resolve_auth_token
 from mix_mcp.serving.transports import TRANSPORT_NAMES, build_app, describe_serving, say
@@ -21,7 +22,7 @@ def app_factory() -> Starlette:
     try:
         settings = load_settings()
         token = resolve_auth_token(settings)
-        app, runtime = build_app(settings, token)
+        app, runtime = build_app(settings, token, mix_target=mix_target)
     except ConfigError as exc:
         say(f"mix-mcp: configuration error: {exc}")
         raise SystemExit(2) from None

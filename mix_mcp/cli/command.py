@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mix_mcp._version import __version__
 from mix_mcp.cli.help_sections import grouped_for_help
+from mix_mcp.cli.mix_target import mix_target
 from mix_mcp.cli.registration import CLIENTS, DEFAULT_NAME
 from mix_mcp.config import (
     DEFAULT_BASE_URL,
@@ -139,18 +140,6 @@ def _configure_logging(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format, Redactor.from_settings(settings))
 
 
-@contextmanager
-def _mix_target(settings: Settings, db: str | None = None) -> Iterator[Settings]:
-    """Yield the settings to serve with, starting the in-process emulator (state in ``db``) when asked for."""
-    if not settings.use_emulator:
-        yield settings
-        return
-    from mix_mcp.emulator import BackgroundEmulator
-
-    with BackgroundEmulator(db=db or ":memory:", mix_version=settings.mix_version) as emulator:
-        yield settings.with_overrides(base_url=emulator.url)
-
-
 def _build(settings: Settings) -> Server[ServerState]:
     from mix_mcp.serving.server import build_server
 
@@ -175,11 +164,11 @@ def cmd_serve(ns: argparse.Namespace) -> int:
         from mix_mcp.serving.transports import serve_network
 
         with tracing_from_env():
-            return serve_network(settings)
+            return serve_network(settings, mix_target=mix_target)
 
     import anyio
 
-    with _mix_target(settings) as effective, tracing_from_env():
+    with mix_target(settings) as effective, tracing_from_env():
         server = _build(effective)
         where = "the built-in Mix emulator at " if settings.use_emulator else "Mix at "
         print(
@@ -229,7 +218,7 @@ def cmd_call(ns: argparse.Namespace) -> int:
         text = "\n".join(getattr(block, "text", "") for block in result.content)
         return result.is_error, result.structured_content, text
 
-    with _mix_target(settings, ns.db) as effective, tracing_from_env():
+    with mix_target(settings, ns.db) as effective, tracing_from_env():
         is_error, structured, text = anyio.run(call, _build(effective))
     if is_error:
         print(text, file=sys.stderr)
@@ -293,7 +282,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
         report = Report(base_url="(not set)", checks=[failed])
     else:
         _configure_logging(settings)
-        with _mix_target(settings) as effective:
+        with mix_target(settings) as effective:
             report = anyio.run(diagnose, effective)
     print(json.dumps(report.as_json(), indent=2) if ns.json else render_text(report))
     return 0 if report.ok else 1

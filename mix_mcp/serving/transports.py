@@ -18,7 +18,13 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    suppress,
+)
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Final
@@ -48,6 +54,8 @@ from mix_mcp.state_keys import require_shared_key
 from mix_mcp.tools.operations import select_operations
 
 TRANSPORT_NAMES: Final = {"http": "Streamable HTTP", "sse": "SSE"}
+#: Given the settings, a context manager that yields the settings to reach Mix with (e.g. a started emulator's).
+MixTarget = Callable[[Settings], AbstractContextManager[Settings]]
 #: Once nothing is in flight, wait this long before ending streams, so a result just computed is delivered.
 _SETTLE_SECONDS: Final = 0.25
 #: After the grace period, how long stopped calls get to deliver their results before connections are cut.
@@ -212,8 +220,19 @@ def _streamable_http_routes(
     return [Route(settings.endpoint_path, gate(endpoint))], manager.run
 
 
-def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Runtime]:
-    """The ASGI app for ``settings`` and the runtime it shares with whoever runs it."""
+def build_app(
+    settings: Settings, auth_token: str | None, *, mix_target: MixTarget | None = None
+) -> tuple[Starlette, Runtime]:
+    """The ASGI app for ``settings`` and the runtime it shares with whoever runs it.
+
+    ``mix_target`` is entered once in the app's lifespan and yields the settings to reach Mix with; the
+    command line and the ASGI factory pass one that starts the built-in emulator for ``--emulator``.
+    """
+    if settings.use_emulator and mix_target is None:
+        raise ConfigError(
+            f"{describe_setting('use_emulator')} is served by `mix-mcp serve` or mix_mcp.asgi:app_factory, which "
+            "start the emulator; an app built here needs mix_target=mix_mcp.cli.mix_target.mix_target"
+        )
     transport = "sse" if settings.transport == "sse" else "http"
     if transport == "http":
         require_shared_key(settings)
@@ -234,12 +253,7 @@ def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Ru
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            effective = settings
-            if settings.use_emulator:
-                from mix_mcp.emulator import BackgroundEmulator
-
-                emulator = stack.enter_context(BackgroundEmulator(mix_version=settings.mix_version))
-                effective = settings.with_overrides(base_url=emulator.url)
+            effective = stack.enter_context(mix_target(settings)) if mix_target is not None else settings
             client = await stack.enter_async_context(MixClient(effective))
             runtime.mix_url = effective.display_base_url
             runtime.state = ServerState(client, runtime.calls)
@@ -257,7 +271,7 @@ def build_app(settings: Settings, auth_token: str | None) -> tuple[Starlette, Ru
     return app, runtime
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, mix_target: MixTarget | None = None) -> Starlette:
     """mix-mcp as an ASGI app: ``settings.transport`` 'sse' serves SSE, anything else Streamable HTTP.
 
     Run it under any ASGI server, or mount it in your own Starlette/FastAPI app; a mounted app's
@@ -266,7 +280,7 @@ def create_app(settings: Settings) -> Starlette:
     apply before binding, and per request the app refuses unauthenticated MCP traffic that did not
     arrive on a loopback address.
     """
-    return build_app(settings, resolve_auth_token(settings))[0]
+    return build_app(settings, resolve_auth_token(settings), mix_target=mix_target)[0]
 
 
 class DrainingServer(uvicorn.Server):
@@ -382,11 +396,11 @@ async def _serve(server: DrainingServer, sock: socket.socket, announce: Callable
     await task
 
 
-def serve_network(settings: Settings) -> int:
+def serve_network(settings: Settings, *, mix_target: MixTarget | None = None) -> int:
     """``mix-mcp serve --transport http|sse``: check, bind, announce, serve until signalled; 0 on a clean stop."""
     token = resolve_auth_token(settings)
     check_exposure(settings, token)
-    app, runtime = build_app(settings, token)
+    app, runtime = build_app(settings, token, mix_target=mix_target)
     try:
         sock = bind_socket(settings.host, settings.port)
     except OSError as exc:
