@@ -464,7 +464,8 @@ class SendMessageArguments(ToolArguments):
                 "give text to send a new message, or follow_from_event_id to follow a run already sent "
                 "(exactly one of the two)"
             )
-        if self.follow_from_event_id is not None and "plan_mode" in self.model_fields_set:
+        # plan_mode false is its default: a strict-mode client that must send it has not chosen it.
+        if self.follow_from_event_id is not None and self.chose("plan_mode"):
             raise ValueError("plan_mode only applies to a new message (with text)")
         return self
 

@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 
 from mix_mcp.emulator import DEMO_SESSION_ID, LARGE_SESSION_ID, SUBAGENT_SESSION_ID
 from mix_mcp.tools.rendering import compact_json
-from tests.e2e.conftest import CROWDED_SESSIONS, HIDDEN, HOSTILE_SESSION_ID, LARGE_MESSAGES
+from tests.e2e.conftest import CROWDED_SESSIONS, HIDDEN, HOSTILE_SESSION_ID, LARGE_MESSAGES, hidden
 from tests.support import ALL_TOOLS, PROTOCOL_MODES, SchemaChecker, stdio_client_for, text_of
 
 BOUNDARY = re.compile(r"<untrusted-([0-9a-f]{16})>")
@@ -67,6 +67,24 @@ async def _ids(client: Client) -> tuple[str, str, str]:
     return session_id, message_id, str(victim["id"])
 
 
+#: What the emulator's scripted agent answers to "hello agent", and to a granted "run: make test".
+HELLO_ANSWER = "You said: hello agent. I read README.md, which says hello."
+MAKE_TEST_ANSWER = "I ran `make test` and it printed (pretend output of make test)."
+
+
+async def _session(client: Client, title: str) -> str:
+    """A fresh, empty session's id."""
+    return str(_structured(await client.call_tool("create_session", {"title": title}))["id"])
+
+
+async def _pending_run(client: Client, title: str) -> dict[str, Any]:
+    """A run in a fresh session that waits for permission to run a command (the client cannot ask the user)."""
+    session_id = await _session(client, title)
+    pending = _structured(await client.call_tool("send_message", {"session_id": session_id, "text": "run: make test"}))
+    assert pending["status"] == "permission_pending", pending
+    return pending
+
+
 def _structured(result: Any) -> dict[str, Any]:
     assert not result.is_error, text_of(result)
     structured = result.structured_content
@@ -74,7 +92,7 @@ def _structured(result: Any) -> dict[str, Any]:
     return structured
 
 
-def _required(tool: str, session_id: str, message_id: str, victim: str) -> dict[str, Any]:
+def _required(tool: str, session_id: str, message_id: str, victim: str, permission_id: str) -> dict[str, Any]:
     required: dict[str, dict[str, Any]] = {
         "list_sessions": {},
         "create_session": {"title": "made by a lenient client"},
@@ -84,6 +102,10 @@ def _required(tool: str, session_id: str, message_id: str, victim: str) -> dict[
         "export_session": {"session_id": session_id},
         "fork_session": {"session_id": session_id, "message_index": 0},
         "rewind_session": {"session_id": session_id, "message_id": message_id},
+        "send_message": {"session_id": session_id, "text": "hello agent"},
+        "answer_permission": {"permission_id": permission_id, "grant": True},
+        "cancel_run": {"session_id": session_id},
+        "list_messages": {"session_id": session_id},
     }
     return required[tool]
 
@@ -95,13 +117,35 @@ async def test_null_for_every_optional_argument_means_left_out(emulator_url: str
         listed = await client.list_tools()
         checker = SchemaChecker(listed)
         session_id, message_id, victim = await _ids(client)
+        pending = await _pending_run(client, "null run")
+        (permission,) = pending["permissions"]
+        results = {}
         for tool in listed.tools:
-            arguments = _required(tool.name, session_id, message_id, victim)
+            arguments = _required(tool.name, session_id, message_id, victim, permission["id"])
             required = set(tool.input_schema.get("required", []))
-            nulls = {name: None for name in tool.input_schema["properties"] if name not in required}
-            assert nulls or tool.name in ("get_session", "delete_session", "update_session_callbacks"), tool.name
+            # Every optional argument the call does not need (send_message needs text or follow_from_event_id).
+            nulls = {name: None for name in tool.input_schema["properties"] if name not in required | set(arguments)}
+            no_options = (
+                "get_session",
+                "delete_session",
+                "update_session_callbacks",
+                "answer_permission",
+                "cancel_run",
+            )
+            assert nulls or tool.name in no_options, tool.name
             result = await client.call_tool(tool.name, {**arguments, **nulls})
-            checker.check(tool.name, result)
+            results[tool.name] = checker.check(tool.name, result)
+        assert sorted(results) == sorted(ALL_TOOLS)
+        assert results["send_message"]["status"] == "completed" and results["send_message"]["text"] == HELLO_ANSWER
+        assert results["answer_permission"]["granted"] is True
+        assert results["cancel_run"]["cancelled"] is False  # the run above had finished
+        assert results["list_messages"]["messages"][-1]["assistantResponse"] == HELLO_ANSWER
+        # Following a run: text null, follow_from_event_id given, the other options null.
+        follow = {"text": None, "plan_mode": None, "wait": None, "max_wait_seconds": None}
+        followed = checker.check(
+            "send_message", await client.call_tool("send_message", {**pending["next_arguments"], **follow})
+        )
+        assert followed["status"] == "completed" and followed["text"] == MAKE_TEST_ANSWER
         # Nested too: a callback whose optional fields are all null.
         callback: dict[str, Any] = {"tool_name": "Bash", "type": "send_message", "message_content": "tests ran"}
         callback |= {name: None for name in ("name", "bash_command", "bash_timeout", "exclude_from_context")}
@@ -151,6 +195,10 @@ async def test_each_tool_accepts_the_argument_set_a_strict_mode_client_sends(emu
         listed = await client.list_tools()
         checker = SchemaChecker(listed)
         session_id, message_id, victim = await _ids(client)
+        pending = await _pending_run(client, "strict run")
+        (permission,) = pending["permissions"]
+        # A strict client fills the options it does not use: "" where a text is optional, a wait it can live with.
+        strict_send = {"plan_mode": False, "wait": True, "max_wait_seconds": 120}
         reasonable: dict[str, dict[str, Any]] = {
             "list_sessions": {"title_contains": "", "session_type": "main", "created_after": "2000-01-01T00:00:00Z"},
             "create_session": {
@@ -174,6 +222,20 @@ async def test_each_tool_accepts_the_argument_set_a_strict_mode_client_sends(emu
             },
             "fork_session": {"session_id": session_id, "message_index": 0, "title": "Strict fork"},
             "rewind_session": {"session_id": session_id, "message_id": message_id},
+            "send_message": {
+                "session_id": session_id,
+                "text": "hello agent",
+                "follow_from_event_id": "",
+                **strict_send,
+            },
+            "answer_permission": {"permission_id": permission["id"], "grant": True},
+            "cancel_run": {"session_id": session_id},
+            "list_messages": {
+                "session_id": session_id,
+                "roles": ["user", "assistant", "tool"],
+                "after_message_id": message_id,
+                "limit": 10,
+            },
         }
         assert sorted(reasonable) == sorted(ALL_TOOLS)
         results = {}
@@ -185,6 +247,21 @@ async def test_each_tool_accepts_the_argument_set_a_strict_mode_client_sends(emu
         assert results["export_session"]["window"]["offset"] == 2
         assert results["list_sessions"]["count"] >= 1
         assert all(s["sessionType"] == "main" for s in results["list_sessions"]["sessions"])
+        assert results["send_message"]["status"] == "completed" and results["send_message"]["text"] == HELLO_ANSWER
+        assert results["answer_permission"]["granted"] is True
+        assert results["cancel_run"]["cancelled"] is False
+        # The rewind kept two messages; the run added its question and answer after them.
+        listed_messages = results["list_messages"]
+        assert listed_messages["window"]["offset"] == 2
+        assert [m["role"] for m in listed_messages["messages"]] == ["user", "assistant"]
+        assert listed_messages["messages"][1]["assistantResponse"] == HELLO_ANSWER
+        # Following a run the strict way: text "" and plan_mode false (its default) are "not chosen".
+        send_tool = next(tool for tool in listed.tools if tool.name == "send_message")
+        follow = _strict_arguments(send_tool, {**pending["next_arguments"], "text": "", **strict_send})
+        followed = checker.check("send_message", await client.call_tool("send_message", follow))
+        assert followed["status"] == "completed" and followed["text"] == MAKE_TEST_ANSWER
+        planned = await client.call_tool("send_message", {**follow, "plan_mode": True})
+        assert_error_stands_alone(planned, "plan_mode only applies to a new message")
         # An offset that is not the default still conflicts, with an error that says so.
         both = await client.call_tool(
             "export_session", {"session_id": session_id, "offset": 1, "after_message_id": message_id}
@@ -220,6 +297,46 @@ async def test_every_result_kind_is_complete_in_each_form(large_emulator_url: st
             seen.add(tool)
             if arguments.get("limit") == 2:
                 assert structured["truncated"] is True and structured["next_arguments"] == {"limit": 2, "offset": 2}
+
+        async def complete(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+            seen.add(tool)
+            return assert_complete(await client.call_tool(tool, arguments), schemas[tool])
+
+        # The run tools, one result kind after the other: each holds its answer, or its next step with the
+        # arguments that take it, in either form.
+        done = await complete("send_message", {"session_id": session_id, "text": "hello agent"})
+        assert done["status"] == "completed" and done["text"] == HELLO_ANSWER and done["next_arguments"] is None
+        run_session = await _session(client, "runs")
+        pending = await complete("send_message", {"session_id": run_session, "text": "run: make test"})
+        (permission,) = pending["permissions"]
+        assert pending["status"] == "permission_pending" and permission["command"] == "make test"
+        assert permission["id"] in pending["next_step"] and "answer_permission" in pending["next_step"]
+        assert set(pending["next_arguments"]) == {"session_id", "follow_from_event_id"}
+        answered = await complete("answer_permission", {"permission_id": permission["id"], "grant": True})
+        assert answered["granted"] is True and "send_message" in answered["next_step"]
+        followed = await complete("send_message", pending["next_arguments"])
+        assert followed["status"] == "completed" and followed["text"] == MAKE_TEST_ANSWER
+        # Unfinished: wait=false returns once Mix has the message, with the arguments that follow the run on.
+        running = await complete("send_message", {"session_id": run_session, "text": "run: deploy", "wait": False})
+        assert running["status"] == "running" and running["finished"] is False
+        assert running["next_arguments"]["session_id"] == run_session and "next_arguments" in running["next_step"]
+        stopped = await complete("cancel_run", {"session_id": run_session})  # the run waits for permission
+        assert stopped["cancelled"] is True and "list_messages" in stopped["next_step"]
+        idle = await complete("cancel_run", {"session_id": run_session})
+        assert idle["cancelled"] is False and "No run was in progress" in idle["next_step"]
+        # list_messages: a default window of the large session (truncated, next_arguments), Markdown, a page.
+        window = await complete("list_messages", {"session_id": LARGE_SESSION_ID})
+        assert window["truncated"] is True and window["next_arguments"]["session_id"] == LARGE_SESSION_ID
+        following = await complete("list_messages", window["next_arguments"])
+        assert following["window"]["offset"] == window["window"]["next_offset"]
+        markdown = await complete("list_messages", {"session_id": LARGE_SESSION_ID, "format": "markdown", "limit": 3})
+        assert markdown["next_arguments"] == {
+            "session_id": LARGE_SESSION_ID,
+            "format": "markdown",
+            "limit": 3,
+            "offset": 3,
+        }
+        await complete("list_messages", {"session_id": run_session, "roles": ["assistant"]})
         assert seen == set(ALL_TOOLS)
 
         # Errors: the text alone says what happened and what to call next, for every tool.
@@ -232,6 +349,10 @@ async def test_every_result_kind_is_complete_in_each_form(large_emulator_url: st
             "export_session": ({"session_id": session_id, "after_message_id": "msg_x"}, ["msg_x", "offset"]),
             "fork_session": ({"session_id": session_id, "message_index": 999}, ["export_session"]),
             "rewind_session": ({"session_id": session_id, "message_id": "msg_x"}, ["HTTP 404", "export_session"]),
+            "send_message": ({"session_id": "sess_nope", "text": "hello"}, ["HTTP 404", "list_sessions"]),
+            "answer_permission": ({"permission_id": permission["id"], "grant": True}, ["no longer pending"]),
+            "cancel_run": ({"session_id": "sess_nope"}, ["HTTP 404", "list_sessions"]),
+            "list_messages": ({"session_id": session_id, "after_message_id": "msg_x"}, ["msg_x", "offset"]),
         }
         assert sorted(errors) == sorted(ALL_TOOLS)
         for tool, (arguments, words) in errors.items():
@@ -345,6 +466,12 @@ async def test_hidden_characters_are_stripped_and_everything_else_kept(crowded_e
             await client.call_tool("export_session", {"session_id": HOSTILE_SESSION_ID, "format": "markdown"}),
             await client.call_tool("get_session", {"session_id": HOSTILE_SESSION_ID}),
             await client.call_tool("list_sessions", {"limit": 1}),
+            await client.call_tool("list_messages", {"session_id": HOSTILE_SESSION_ID}),
+            await client.call_tool("list_messages", {"session_id": HOSTILE_SESSION_ID, "format": "markdown"}),
+            # The scripted agent repeats what it was told: the run's answer carries the hidden characters back.
+            await client.call_tool(
+                "send_message", {"session_id": await _session(client, "echo"), "text": hidden("hello agent")}
+            ),
         ]
         for result in results:
             assert not result.is_error, text_of(result)
@@ -362,6 +489,16 @@ async def test_hidden_characters_are_stripped_and_everything_else_kept(crowded_e
         assert call["input"] == '{"url": "https://example.com"}'
         assert call["result"] == "Page text: café, 日本語, emoji 👩\u200d💻, tab\tand newline\nkept"
         assert "Here is the summary" in text_of(results[1])
+        listed = results[4].structured_content
+        assert listed is not None
+        stored_first, stored_second = listed["messages"]
+        assert stored_first["userInput"] == "Summarise this page"
+        assert stored_second["assistantResponse"] == "Here is the summary"
+        assert stored_second["reasoning"] == "The page asks me to do things"
+        assert stored_second["toolCalls"][0] == call
+        assert "Here is the summary" in text_of(results[5])
+        answer = results[6].structured_content
+        assert answer is not None and answer["status"] == "completed" and answer["text"] == HELLO_ANSWER
         # A result without session text carries no label.
         made = await client.call_tool("create_session", {"title": "plain"})
         deleted = await client.call_tool("delete_session", {"session_id": _structured(made)["id"]})

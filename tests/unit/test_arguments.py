@@ -9,7 +9,7 @@ import httpx2
 import pytest
 
 from mix_mcp.serving.server import run_operation
-from mix_mcp.tools.arguments import ExportSessionArguments
+from mix_mcp.tools.arguments import ExportSessionArguments, SendMessageArguments
 from mix_mcp.tools.operations import OPERATIONS_BY_NAME
 from tests.unit.fakes import SESSION, mix_client
 
@@ -171,3 +171,13 @@ def test_defaults_sent_back_count_as_not_chosen() -> None:
     with pytest.raises(ValueError, match="either max_chars or unbounded"):
         ExportSessionArguments.model_validate({"session_id": "s", "max_chars": 9_000, "unbounded": True})
     assert ExportSessionArguments.model_validate({"session_id": "s", "roles": []}).roles is None
+
+
+def test_a_strict_follow_of_a_run_sends_plan_mode_false_and_an_empty_text_unchosen() -> None:
+    strict = {"session_id": "s", "text": "", "plan_mode": False, "wait": True, "max_wait_seconds": 60}
+    args = SendMessageArguments.model_validate({**strict, "follow_from_event_id": "7"})
+    assert args.text is None and args.follow_from_event_id == "7" and not args.chose("plan_mode")
+    with pytest.raises(ValueError, match="plan_mode only applies to a new message"):
+        SendMessageArguments.model_validate({**strict, "plan_mode": True, "follow_from_event_id": "7"})
+    sent = SendMessageArguments.model_validate({**strict, "text": "hi", "follow_from_event_id": ""})
+    assert sent.text == "hi" and sent.follow_from_event_id is None
