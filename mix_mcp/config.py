@@ -7,7 +7,6 @@ start with a message naming the flag and variable, never later inside a tool cal
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -15,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
+
+from mix_mcp.listening import is_loopback
 
 DEFAULT_BASE_URL: Final = "http://localhost:8088"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -513,17 +514,8 @@ def check_secure_url(url: str, where: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(f"{where} must be an https URL without query or fragment, got {redact_url(url)!r}")
-    if parts.scheme == "http" and not _loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
         raise ConfigError(f"{where} must use https (http is accepted on loopback only), got {redact_url(url)!r}")
-
-
-def _loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_token(token: str, where: str) -> None:

@@ -13,7 +13,6 @@ it (400, 404, 500) unless its router has no such route at all, and reads the ver
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ import httpx2
 
 from mix_mcp._version import __version__
 from mix_mcp.config import DEFAULT_BASE_URL, Settings, describe_setting
+from mix_mcp.listening import is_loopback
 from mix_mcp.mix.client import SESSION_LIST, CallStats, MixClient
 from mix_mcp.mix.endpoints import ALL_ENDPOINTS, HEALTH_CHECK, LIST_SESSIONS, Endpoint
 from mix_mcp.mix.errors import (
@@ -175,7 +175,7 @@ def _configuration(settings: Settings) -> Check:
     )
     detail = "; ".join(parts)
     host = urlsplit(settings.base_url)
-    if settings.api_key and host.scheme == "http" and not _is_loopback(host.hostname or ""):
+    if settings.api_key and host.scheme == "http" and not is_loopback(host.hostname or ""):
         return Check(
             "configuration",
             "warn",
@@ -183,15 +183,6 @@ def _configuration(settings: Settings) -> Check:
             f"The API key would travel unencrypted to {host.hostname}: use an https:// base URL ({_BASE_URL}).",
         )
     return Check("configuration", "ok", detail)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _failure(error: MixMCPError, settings: Settings) -> Check:
