@@ -8,6 +8,8 @@ runtime client stays lenient, because older Mix versions send what this SDK refu
 from __future__ import annotations
 
 import json
+import types
+import typing
 from typing import Any, Final
 
 from mix_python_sdk import models, utils
@@ -56,6 +58,43 @@ def check_event(event_id: str, kind: str, data: dict[str, Any]) -> Any:
     return parsed
 
 
-def check_answer(model: Any, body: Any) -> Any:
-    """Validate a JSON answer with an SDK model (or a type such as ``list[SessionData]``)."""
-    return utils.unmarshal(body, model)
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The SDK model inside a field's type (``Optional[List[X]]`` -> ``X``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_in(typing.get_args(annotation)[0])
+    if origin in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def invented_fields(model: type[BaseModel], value: Any, path: str = "$") -> list[str]:
+    """JSON paths of fields in ``value`` that ``model`` (recursively) does not know.
+
+    The SDK's models accept unknown fields silently, so parsing alone cannot catch an invented one.
+    """
+    if isinstance(value, list):
+        return [p for n, item in enumerate(value) for p in invented_fields(model, item, f"{path}[{n}]")]
+    if not isinstance(value, dict) or not model.model_fields:
+        return []  # a model without fields is the contract's free-form object (inputJson, params)
+    known = {field.alias or name: field for name, field in model.model_fields.items()}
+    found = [f"{path}.{key}" for key in value if key not in known]
+    for key, item in value.items():
+        nested = _model_in(known[key].annotation) if key in known else None
+        if nested is not None:
+            found.extend(invented_fields(nested, item, f"{path}.{key}"))
+    return found
+
+
+def check_answer(model: type[BaseModel], body: Any) -> Any:
+    """Validate a JSON answer (an object, or a list of them) with an SDK model; no field the model lacks."""
+    typ: Any = list[model] if isinstance(body, list) else model  # type: ignore[valid-type]
+    parsed = utils.unmarshal(body, typ)
+    invented = invented_fields(model, body)
+    assert not invented, f"{model.__name__} answers carry fields the contract lacks: {invented}"
+    return parsed
