@@ -37,13 +37,16 @@ from tests.support import running_emulator
 from ._sdk import EVENT_MODELS, check_answer, check_event
 
 BROWSER: Final = "local-browser-service"
+QUESTION_TIMEOUT: Final = 30
 FULL_TESTS = os.environ.get("MIX_MCP_FULL_TESTS") == "1"
 
 
 @pytest.fixture(scope="module")
 def mix_url() -> Iterator[str]:
     """A real ``mix-mcp emulator`` process playing the Feb 2026 Mix, its agent at full speed."""
-    with running_emulator("--mix-version", "2026-02", "--agent-step-delay", "0") as url:
+    with running_emulator(
+        "--mix-version", "2026-02", "--agent-step-delay", "0", "--agent-question-timeout", str(QUESTION_TIMEOUT)
+    ) as url:
         yield url
 
 
@@ -211,7 +214,7 @@ async def test_the_sdk_stream_loop_follows_a_question_run(mix_url: str) -> None:
                 events.append(event)
                 if isinstance(event, models.SSENotificationEvent):
                     assert event.data.notification_type == "question" and event.data.response_type == "choice"
-                    assert event.data.choices == ["postgres", "sqlite"] and event.data.timeout > 0
+                    assert event.data.choices == ["postgres", "sqlite"] and event.data.timeout == QUESTION_TIMEOUT
                     await mix.notifications.respond_to_notification_async(
                         id=event.data.id, type_="choice", value="sqlite"
                     )
