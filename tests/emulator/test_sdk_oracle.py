@@ -312,3 +312,17 @@ def test_a_fork_left_in_the_db_by_another_version_reads_as_a_main_session() -> N
             check_answer(models.SessionData, _json(raw.get("/api/sessions")))
     finally:
         store.close()
+
+
+def test_feb_2026_still_refuses_what_its_sdk_cannot_send(raw: httpx2.Client) -> None:
+    """Accepting the SDK's defaults is not accepting anything: true excludeFromContext, fork, unknown fields."""
+    callback = {"toolName": "*", "type": "send_message", "messageContent": "hi", "excludeFromContext": True}
+    refused = raw.post("/api/sessions", json={"title": "t", "browserMode": BROWSER, "callbacks": [callback]})
+    body = _json(refused, 400)
+    assert body["error"]["type"] == "validation_error" and "excludeFromContext" in body["error"]["message"]
+    forked = _json(raw.post("/api/sessions", json={"title": "t", "browserMode": BROWSER, "sessionType": "forked"}), 400)
+    assert "/fork" not in forked["error"]["message"], "this Mix has no fork route to point at"
+    assert raw.post(f"/api/sessions/{DEMO_SESSION_ID}/fork", json={"messageIndex": 0}).status_code == 404
+    session_id = _json(raw.post("/api/sessions", json={"title": "t", "browserMode": BROWSER}), 201)["id"]
+    unknown = raw.post(f"/api/sessions/{session_id}/messages", json={"text": "x", "steps": 2})
+    assert _json(unknown, 400)["error"]["type"] == "bad_request"
