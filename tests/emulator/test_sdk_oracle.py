@@ -289,8 +289,11 @@ def test_session_files_as_the_sdk_reads_them(mix: Mix, raw: httpx2.Client) -> No
     listed = mix.files.list_session_files(id=session_id)
     assert "notes.txt" in [f.name for f in listed]
     check_answer(models.FileInfo, _json(raw.get(f"/api/sessions/{session_id}/files")))
-    content = mix.files.get_session_file(id=session_id, filename="notes.txt")
-    assert content.content == b"hello files"
+    download = mix.files.get_session_file(id=session_id, filename="notes.txt")
+    try:
+        assert download.status_code == 200 and download.read() == b"hello files"
+    finally:
+        download.close()
     mix.files.delete_session_file(id=session_id, filename="notes.txt")
     assert "notes.txt" not in [f.name for f in mix.files.list_session_files(id=session_id)]
 
