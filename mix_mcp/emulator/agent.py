@@ -367,7 +367,16 @@ class ScriptedAgent:
     async def get_messages(self, request: Request) -> Response:
         session_id = unquote(request.path_params["id"])
         document = json.loads(await run_in_threadpool(self.store.export_session, session_id))
-        return JSONResponse([_backend_message(session_id, m) for m in document["messages"]])
+        messages = [_backend_message(session_id, m) for m in document["messages"]]
+        if self.profile.message_usage:
+            usage = await run_in_threadpool(self.store.message_usage, session_id)
+            for shaped, exported in zip(messages, document["messages"], strict=True):
+                if shaped["id"] in usage:
+                    prompt, completion, cost = usage[shaped["id"]]
+                    shaped |= {"inputTokens": prompt, "outputTokens": completion, "cost": cost}
+                    if exported.get("model") is not None:
+                        shaped["model"] = exported["model"]
+        return JSONResponse(messages)
 
     async def cancel(self, request: Request) -> Response:
         session_id = unquote(request.path_params["id"])

@@ -188,6 +188,8 @@ async def test_the_sdk_stream_loop_follows_a_plain_run_and_a_permission_run(mix_
         assert [e.data.success for e in finished] == [True, True]
 
         messages = await mix.messages.list_session_async(id=session_id)
+        answers = [m for m in messages if m.role == "assistant"]
+        assert all(m.model and m.cost and m.input_tokens and m.output_tokens for m in answers), answers
         calls = [call for m in messages for call in m.tool_calls or []]
         assert [(c.name, c.result) for c in calls] == [
             ("ReadText", "# Demo project\nHello."),
