@@ -22,9 +22,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from mix_mcp.config import ConfigError, Settings, load_settings
 from mix_mcp.observe.redaction import secrets_of
-from mix_mcp.serving.http_security import check_exposure
-from mix_mcp.serving.oauth import challenge, metadata_document, metadata_paths, needed_scope
-from mix_mcp.serving.oauth_tokens import (
+from mix_mcp.serving.auth.resource_server import challenge, metadata_document, metadata_paths, needed_scope
+from mix_mcp.serving.auth.tokens import (
     IssuerKeys,
     IssuerUnavailable,
     JwtVerifier,
@@ -34,6 +33,7 @@ from mix_mcp.serving.oauth_tokens import (
     looks_like_jwt,
     scopes_of,
 )
+from mix_mcp.serving.http_security import check_exposure
 from mix_mcp.serving.scopes import READ_SCOPE, WRITE_SCOPE, required_scope
 from mix_mcp.serving.server import run_tool
 from mix_mcp.serving.transports import describe_serving

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mix_mcp.config import Settings
 from mix_mcp.observe.logs import log_event
-from mix_mcp.serving.oauth_tokens import (
+from mix_mcp.serving.auth.tokens import (
     Introspector,
     IssuerKeys,
     IssuerUnavailable,
