@@ -22,18 +22,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from mix_mcp.config import ConfigError, Settings, load_settings
 from mix_mcp.observe.redaction import secrets_of
+from mix_mcp.serving.auth.issuer import IssuerKeys, IssuerUnavailable, TokenRejected, discovery_urls
 from mix_mcp.serving.auth.resource_server import challenge, metadata_document, metadata_paths, needed_scope
-from mix_mcp.serving.auth.tokens import (
-    IssuerKeys,
-    IssuerUnavailable,
-    JwtVerifier,
-    TokenChecker,
-    TokenRejected,
-    discovery_urls,
-    looks_like_jwt,
-    scopes_of,
-)
+from mix_mcp.serving.auth.tokens import JwtVerifier, TokenChecker, looks_like_jwt, scopes_of
 from mix_mcp.serving.http_security import check_exposure
+from mix_mcp.serving.jsonrpc_guard import read_json
 from mix_mcp.serving.scopes import READ_SCOPE, WRITE_SCOPE, required_scope
 from mix_mcp.serving.server import run_tool
 from mix_mcp.serving.transports import describe_serving
@@ -163,12 +156,17 @@ def _call(name: str) -> dict[str, Any]:
     ],
 )
 def test_needed_scope_reads_the_json_rpc_body(body: Any, expected: tuple[str, str] | None) -> None:
-    assert needed_scope(json.dumps(body).encode(), OPERATIONS_BY_NAME) == expected
+    assert needed_scope(read_json(json.dumps(body).encode()), OPERATIONS_BY_NAME) == expected
 
 
-def test_needed_scope_leaves_bodies_that_are_not_json_to_the_sdk() -> None:
-    assert needed_scope(b"{not json", OPERATIONS_BY_NAME) is None
-    assert needed_scope(b"\xff\xfe", OPERATIONS_BY_NAME) is None
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"\xff\xfe", b"[" * 50_000 + b"]" * 50_000, b'{"id": 1, "n": ' + b"7" * 5_000 + b"}"],
+    ids=["not-json", "not-utf8", "nested-50000", "int-5000-digits"],
+)
+def test_bodies_the_sdk_cannot_parse_are_refused_by_the_same_parser(body: bytes) -> None:
+    with pytest.raises(ValueError, match="line 1 column"):
+        read_json(body)
 
 
 def test_scopes_come_from_scope_or_scp() -> None:

@@ -1,11 +1,9 @@
-"""Checking OAuth 2.1 access tokens: JWTs against the issuer's keys, opaque ones by introspection.
+"""Checking OAuth 2.1 access tokens: JWTs against the issuer's keys (``issuer``), opaque ones by introspection.
 
-The issuer's metadata (RFC 8414, or OpenID Connect discovery) names its JWKS; the keys are fetched
-once, kept for an hour, and fetched again when a token names a key id not among them (the issuer
-rotated its keys). After a fetch that did not find the key, no other such fetch happens for
-``_UNKNOWN_KID_COOLDOWN`` seconds, so that made-up key ids cannot turn every request into a fetch.
-Signatures and claims are checked by PyJWT, never by hand: the issuer, ``exp``/``nbf`` with a small
-leeway, and the audience, which must be this server's public URL (RFC 8707). Opaque tokens go to
+A token is untrusted input to its last byte: a header that is not JSON, not an object, or holds a
+``kid`` or ``alg`` of the wrong type is refused (401) like any other bad token, never an error of
+the server. Signatures and claims are checked by PyJWT, never by hand: the issuer, ``exp``/``nbf``
+with a small leeway, and the audience, which must be this server's public URL (RFC 8707). Opaque tokens go to
 the issuer's introspection endpoint (RFC 7662) when a client is configured for it. Every refusal
 carries a reason safe to show the client; tokens are never logged.
 """
@@ -13,53 +11,29 @@ carries a reason safe to show the client; tokens are never logged.
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx2
 import jwt
 from mcp.server.auth.provider import AccessToken
 
+from mix_mcp.serving.auth.bounds import INTROSPECTION_CACHE_SECONDS, INTROSPECTION_CACHE_SIZE
+from mix_mcp.serving.auth.issuer import (
+    IssuerKeys,
+    IssuerRefused,
+    IssuerUnavailable,
+    TokenRejected,
+    fetch_json,
+)
+
 #: Clock skew tolerated on ``exp``, ``nbf`` and ``iat``, in seconds.
 LEEWAY_SECONDS: Final = 30
 #: Signature algorithms accepted: asymmetric only, so no shared secret can be guessed or confused with a key.
 ALGORITHMS: Final = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
-_KEYS_MAX_AGE: Final = 3600.0
-_UNKNOWN_KID_COOLDOWN: Final = 10.0
-_INTROSPECTION_CACHE_SECONDS: Final = 30.0
-_INTROSPECTION_CACHE_SIZE: Final = 1024
-
-
-class TokenRejected(Exception):
-    """The token is not acceptable; the message says why, in words safe to send back to the client."""
-
-
-class IssuerUnavailable(Exception):
-    """The authorization server could not be asked (metadata, keys or introspection): try again later."""
-
-
-@dataclass(frozen=True)
-class IssuerMetadata:
-    """What this server needs from the authorization server's metadata document."""
-
-    issuer: str
-    jwks_uri: str | None
-    introspection_endpoint: str | None
-
-
-def discovery_urls(issuer: str) -> list[str]:
-    """Where the metadata may live: RFC 8414's path-inserted form first, then OpenID Connect's appended form."""
-    parts = urlsplit(issuer)
-    path = parts.path.rstrip("/")
-    inserted = urlunsplit((parts.scheme, parts.netloc, f"/.well-known/oauth-authorization-server{path}", "", ""))
-    appended = f"{issuer.rstrip('/')}/.well-known/openid-configuration"
-    oidc_inserted = urlunsplit((parts.scheme, parts.netloc, f"/.well-known/openid-configuration{path}", "", ""))
-    return list(dict.fromkeys([inserted, appended, oidc_inserted]))
 
 
 def fingerprint(token: str) -> str:
@@ -82,105 +56,17 @@ def access_token(claims: Mapping[str, Any], token: str, resource: str) -> Access
     subject = claims.get("sub")
     client = claims.get("client_id") or claims.get("azp") or subject or ""
     expires = claims.get("exp")
+    finite = isinstance(expires, int | float) and not isinstance(expires, bool) and math.isfinite(expires)
+    until = int(expires) if finite and isinstance(expires, int | float) else None
     return AccessToken(
         token=fingerprint(token),
         client_id=str(client),
         scopes=scopes_of(claims),
-        expires_at=int(expires) if isinstance(expires, int | float) else None,
+        expires_at=until,
         resource=resource,
         subject=str(subject) if subject is not None else None,
         claims={"iss": claims.get("iss")},
     )
-
-
-class IssuerKeys:
-    """The issuer's metadata and signing keys, discovered once and refreshed as described above."""
-
-    def __init__(self, issuer: str, http: httpx2.AsyncClient) -> None:
-        self.issuer = issuer
-        self.http = http
-        self._metadata: IssuerMetadata | None = None
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._unnamed: list[jwt.PyJWK] = []
-        self._fetched_at = 0.0
-        self._unknown_kid_fetch_at = -_UNKNOWN_KID_COOLDOWN
-        self._lock = anyio.Lock()
-
-    async def metadata(self) -> IssuerMetadata:
-        async with self._lock:
-            if self._metadata is None:
-                self._metadata = await self._discover()
-            return self._metadata
-
-    async def _get_json(self, url: str, what: str) -> Any:
-        try:
-            response = await self.http.get(url, headers={"Accept": "application/json"})
-        except httpx2.HTTPError as exc:
-            raise IssuerUnavailable(f"cannot reach {what} at {url}: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise IssuerUnavailable(f"{what} at {url} answered HTTP {response.status_code}")
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise IssuerUnavailable(f"{what} at {url} is not JSON") from None
-
-    async def _discover(self) -> IssuerMetadata:
-        failures: list[str] = []
-        for url in discovery_urls(self.issuer):
-            try:
-                document = await self._get_json(url, "the authorization server's metadata")
-            except IssuerUnavailable as exc:
-                failures.append(str(exc))
-                continue
-            if not isinstance(document, dict):
-                failures.append(f"{url} is not a metadata object")
-                continue
-            named = str(document.get("issuer", ""))
-            if named.rstrip("/") != self.issuer.rstrip("/"):
-                # RFC 8414 §3.3: a document naming another issuer must not be used.
-                failures.append(f"{url} names the issuer {named!r}, not {self.issuer!r}")
-                continue
-            jwks, introspection = document.get("jwks_uri"), document.get("introspection_endpoint")
-            return IssuerMetadata(
-                issuer=named,
-                jwks_uri=str(jwks) if jwks else None,
-                introspection_endpoint=str(introspection) if introspection else None,
-            )
-        raise IssuerUnavailable("no usable authorization server metadata: " + "; ".join(failures))
-
-    async def key_for(self, kid: str | None) -> jwt.PyJWK:
-        """The signing key named ``kid`` (or the only one, when the token names none)."""
-        metadata = await self.metadata()
-        if metadata.jwks_uri is None:
-            raise TokenRejected("this server's authorization server publishes no signing keys (jwks_uri)")
-        async with self._lock:
-            now = time.monotonic()
-            if (not self._keys and not self._unnamed) or now - self._fetched_at > _KEYS_MAX_AGE:
-                await self._fetch_keys(metadata.jwks_uri)
-            elif kid is not None and kid not in self._keys and self._may_refetch(now):
-                await self._fetch_keys(metadata.jwks_uri)
-                # Only a fetch that did not find the key starts the cooldown: a real rotation may follow another.
-                self._unknown_kid_fetch_at = -_UNKNOWN_KID_COOLDOWN if kid in self._keys else now
-            if kid is not None and kid in self._keys:
-                return self._keys[kid]
-            candidates = [*self._keys.values(), *self._unnamed]
-            if kid is None and len(candidates) == 1:
-                return candidates[0]
-        raise TokenRejected("the token is signed with a key the authorization server does not publish")
-
-    def _may_refetch(self, now: float) -> bool:
-        return now - self._unknown_kid_fetch_at >= _UNKNOWN_KID_COOLDOWN
-
-    async def _fetch_keys(self, jwks_uri: str) -> None:
-        document = await self._get_json(jwks_uri, "the authorization server's keys (JWKS)")
-        try:
-            key_set = jwt.PyJWKSet.from_dict(document)
-        except jwt.PyJWKSetError as exc:
-            raise IssuerUnavailable(f"the JWKS at {jwks_uri} holds no usable key: {exc}") from None
-        signing = [key for key in key_set.keys if key.public_key_use in (None, "sig")]
-        self._keys = {key.key_id: key for key in signing if key.key_id}
-        self._unnamed = [key for key in signing if not key.key_id]
-        self._fetched_at = time.monotonic()
 
 
 class JwtVerifier:
@@ -191,21 +77,14 @@ class JwtVerifier:
         self.audience = audience
 
     async def check(self, token: str) -> AccessToken:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
-            raise TokenRejected("the token is not a well-formed JWT") from None
-        algorithm = header.get("alg")
-        if algorithm not in ALGORITHMS:
-            raise TokenRejected(f"the token's signature algorithm {algorithm!r} is not accepted")
-        kid = header.get("kid")
-        key = await self.keys.key_for(str(kid) if kid is not None else None)
+        algorithm, kid = token_header(token)
+        key = await self.keys.key_for(kid)
         metadata = await self.keys.metadata()
         try:
             claims = jwt.decode(
                 token,
                 key=key,
-                algorithms=[str(algorithm)],
+                algorithms=[algorithm],
                 audience=list(dict.fromkeys([self.audience, self.audience.rstrip("/")])),
                 issuer=metadata.issuer,
                 leeway=LEEWAY_SECONDS,
@@ -228,6 +107,9 @@ class JwtVerifier:
             raise TokenRejected("the token's signature does not verify") from None
         except jwt.PyJWTError as exc:
             raise TokenRejected(f"the token is not acceptable ({type(exc).__name__})") from None
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            # Claims of the wrong type that PyJWT does not catch itself (an ``exp`` of 1e400, deep nesting).
+            raise TokenRejected("the token's claims are malformed") from None
         return access_token(claims, token, self.audience)
 
 
@@ -251,9 +133,9 @@ class Introspector:
             return cached[1]
         claims = await self._introspect(token)
         checked = self._accept(claims, token)
-        if len(self._cache) >= _INTROSPECTION_CACHE_SIZE:
+        if len(self._cache) >= INTROSPECTION_CACHE_SIZE:
             self._cache.clear()
-        lifetime = _INTROSPECTION_CACHE_SECONDS
+        lifetime = INTROSPECTION_CACHE_SECONDS
         if checked.expires_at is not None:
             lifetime = min(lifetime, checked.expires_at - time.time())
         if lifetime > 0:
@@ -264,27 +146,25 @@ class Introspector:
         endpoint = self._endpoint or (await self.keys.metadata()).introspection_endpoint
         if endpoint is None:
             raise TokenRejected("the token is not a JWT, and the authorization server offers no introspection")
+        bounds = self.keys.bounds
+        what = "the introspection endpoint"
         try:
-            response = await self.keys.http.post(
-                endpoint,
-                data={"token": token, "token_type_hint": "access_token"},
-                auth=httpx2.BasicAuth(*self._auth),
-                headers={"Accept": "application/json"},
-            )
-        except httpx2.HTTPError as exc:
-            reason = type(exc).__name__
-            raise IssuerUnavailable(f"cannot reach the introspection endpoint {endpoint}: {reason}") from None
-        if response.status_code != 200:
-            raise IssuerUnavailable(
-                f"the introspection endpoint {endpoint} answered HTTP {response.status_code} "
-                "(check MIX_MCP_OAUTH_CLIENT_ID and MIX_MCP_OAUTH_CLIENT_SECRET)"
-            )
-        try:
-            claims = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise IssuerUnavailable(f"the introspection endpoint {endpoint} did not answer JSON") from None
+            with anyio.fail_after(bounds.fetch_seconds):
+                claims = await fetch_json(
+                    self.keys.http,
+                    endpoint,
+                    what,
+                    bounds,
+                    method="POST",
+                    data={"token": token, "token_type_hint": "access_token"},
+                    auth=httpx2.BasicAuth(*self._auth),
+                )
+        except TimeoutError:
+            raise IssuerUnavailable(f"{what} {endpoint} did not answer within {bounds.fetch_seconds:g} s") from None
+        except IssuerRefused as exc:
+            raise IssuerUnavailable(f"{exc} (check MIX_MCP_OAUTH_CLIENT_ID and MIX_MCP_OAUTH_CLIENT_SECRET)") from None
         if not isinstance(claims, dict):
-            raise IssuerUnavailable(f"the introspection endpoint {endpoint} did not answer a JSON object")
+            raise IssuerUnavailable(f"{what} {endpoint} did not answer a JSON object")
         return claims
 
     def _accept(self, claims: Mapping[str, Any], token: str) -> AccessToken:
@@ -301,6 +181,36 @@ class Introspector:
         if self.audience.rstrip("/") not in {str(a).rstrip("/") for a in audiences}:
             raise TokenRejected(f"the token was not issued for this server: its audience must be {self.audience}")
         return access_token(claims, token, self.audience)
+
+
+def _shown(value: Any) -> str:
+    """A header value for a refusal: short, printable ASCII, whatever the token held."""
+    text = repr(value)
+    text = "".join(c for c in text if " " <= c <= "~")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def token_header(token: str) -> tuple[str, str | None]:
+    """The signature algorithm and key id a JWT's header names, or ``TokenRejected`` when it is malformed.
+
+    PyJWT reads the header (base64url, JSON, an object, ``kid`` a string); any way that fails is a
+    bad token. ``alg`` must then be a string among ``ALGORITHMS``.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        raise TokenRejected("the token is not a well-formed JWT") from None
+    except jwt.PyJWTError as exc:
+        raise TokenRejected(f"the token's header is malformed ({_shown(str(exc))[1:-1]})") from None
+    except (ValueError, TypeError, RecursionError):
+        raise TokenRejected("the token's header is malformed") from None
+    algorithm = header.get("alg")
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+        raise TokenRejected(f"the token's signature algorithm {_shown(algorithm)} is not accepted")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise TokenRejected("the token's header is malformed (kid must be a string)")
+    return algorithm, kid
 
 
 def looks_like_jwt(token: str) -> bool:
