@@ -128,6 +128,17 @@ def served(issuer: HostileIssuer, request: pytest.FixtureRequest) -> Iterator[Se
         yield server
 
 
+@pytest.fixture(scope="module")
+def without_oauth() -> Iterator[dict[str, ServerProcess]]:
+    """The same server without OAuth, stateful and stateless: the answers a bad body must get with OAuth too."""
+    common = ("--transport", "http", "--base-url", "http://127.0.0.1:9", "--log-level", "INFO")
+    with (
+        running_server(*common, MIX_API_KEY="mix-key-for-hostile-issuer-tests") as stateful,
+        running_server(*common, "--stateless", MIX_API_KEY="mix-key-for-hostile-issuer-tests") as stateless,
+    ):
+        yield {"stateful": stateful, "stateless": stateless}
+
+
 @pytest.fixture
 def connection(served: ServerProcess) -> Iterator[KeepAlive]:
     keep_alive = KeepAlive(served)
@@ -217,8 +228,13 @@ BAD_BODIES: dict[str, bytes] = {
 
 
 @pytest.mark.parametrize("case", list(BAD_BODIES))
-def test_a_bad_body_with_oauth_gets_the_json_rpc_parse_error(
-    served: ServerProcess, connection: KeepAlive, issuer: HostileIssuer, case: str
+def test_a_bad_body_with_oauth_gets_the_json_rpc_parse_error_as_without(
+    served: ServerProcess,
+    connection: KeepAlive,
+    issuer: HostileIssuer,
+    without_oauth: dict[str, ServerProcess],
+    request: pytest.FixtureRequest,
+    case: str,
 ) -> None:
     # A read-only token: a body whose scope cannot be read must not slip past the scope check either.
     answer = connection.post(BAD_BODIES[case], issuer.token(served.url, scope="mix:read"))
@@ -229,6 +245,14 @@ def test_a_bad_body_with_oauth_gets_the_json_rpc_parse_error(
     served_next = connection.post(json.dumps(INITIALIZE).encode(), issuer.token(served.url))
     assert served_next.status == 200
     assert_clean(served)
+    # Without OAuth (stateless included, whose progress sniffing parses the body too) the same answer.
+    plain = without_oauth[request.node.callspec.params["served"]]
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    with httpx2.Client(timeout=30) as http:
+        unguarded = http.post(plain.url, content=BAD_BODIES[case], headers=headers)
+    assert unguarded.status_code == 400, unguarded.text
+    assert unguarded.json()["error"]["code"] == -32700
+    assert_clean(plain)
 
 
 def _rss_kib(pid: int) -> int:
