@@ -206,3 +206,31 @@ async def test_a_signed_token_with_claims_of_the_wrong_types_is_refused(
         payload = json.dumps(issuer.claims(AUDIENCE)).encode().replace(b'"exp": ', b'"exp": ' + exp + b', "x": ')
         with pytest.raises(TokenRejected):
             await checker.check(issuer.forged(AUDIENCE, header, payload))
+
+
+@pytest.mark.anyio
+async def test_keys_past_their_age_are_refreshed_once_while_held_keys_serve_meanwhile(issuer: HostileIssuer) -> None:
+    bounds = IssuerBounds(fetch_seconds=1.0, keys_max_age_seconds=0.2, failed_fetch_retry_seconds=0.3)
+    async with httpx2.AsyncClient(timeout=30) as http:
+        checker = TokenChecker(JwtVerifier(IssuerKeys(issuer.url, http, bounds), AUDIENCE), None)
+        valid = issuer.token(AUDIENCE)
+        assert (await checker.check(valid)).subject == "alice"
+        await anyio.sleep(0.3)
+        issuer.jwks = Behaviour(delay=30)
+        refresher: list[str] = []
+
+        async def refresh() -> None:
+            try:
+                await checker.check(valid)
+                refresher.append("accepted")
+            except IssuerUnavailable as exc:
+                refresher.append(str(exc))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(refresh)
+            await _until(lambda: issuer.count("/jwks") == 2)
+            started = time.monotonic()
+            assert (await checker.check(valid)).subject == "alice"
+            assert time.monotonic() - started < 0.2, "a held key waited for the refresh another token started"
+        assert refresher == ["the authorization server did not answer within 1 s"]
+        assert issuer.count("/jwks") == 2

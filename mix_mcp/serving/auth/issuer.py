@@ -3,8 +3,9 @@
 The issuer's metadata (RFC 8414, or OpenID Connect discovery) names its JWKS. Keys are fetched once,
 kept for ``KEYS_MAX_AGE_SECONDS``, and fetched again when a token names a key id not among them (the
 issuer rotated its keys). Every fetch is bounded (``bounds.py``): a total time, a size read as a
-stream and refused beyond the limit. A token whose key is already held never waits for a fetch:
-the keys are looked up without a lock. Fetches are single-flight: tokens arriving while one runs
+stream and refused beyond the limit. A token whose key is already held never waits for a fetch
+another token started: the keys are looked up without a lock (only the token that finds the keys
+past their age waits, for the refresh it starts). Fetches are single-flight: tokens arriving while one runs
 wait for that one instead of starting their own. After a fetch for an unknown key id, no other such
 fetch happens for ``UNKNOWN_KID_COOLDOWN_SECONDS``, and after a failed fetch the failure is answered
 at once for ``FAILED_FETCH_RETRY_SECONDS``: made-up key ids or a dead issuer cannot turn every request
@@ -209,7 +210,9 @@ class IssuerKeys:
         if jwks_uri is None:
             raise TokenRejected("this server's authorization server publishes no signing keys (jwks_uri)")
         now = time.monotonic()
-        if self._fetched_at is None or now - self._fetched_at > self.bounds.keys_max_age_seconds:
+        stale = self._fetched_at is None or now - self._fetched_at > self.bounds.keys_max_age_seconds
+        if stale and not (self._key_fetch.running and kid in self._keys):
+            # Keys past their age are fetched again; while that runs, a key still held serves meanwhile.
             await self._guarded(self._key_fetch, lambda: self._fetch_keys(jwks_uri))
         elif kid is not None and kid not in self._keys:
             if self._key_fetch.running:

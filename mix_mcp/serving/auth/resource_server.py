@@ -272,7 +272,7 @@ class OAuthGate:
                 status_code=503,
                 headers={"Retry-After": "5", "Cache-Control": "no-store"},
             )
-        except Exception as exc:
+        except Exception as exc:  # the gate fails closed: a token no check could judge is refused, not a 500
             where = _innermost(exc)
             log_event(logger, logging.ERROR, "token_check_failed", error=type(exc).__name__, at=where)
             return self.server.unauthorized("the token could not be checked", "invalid_token")
