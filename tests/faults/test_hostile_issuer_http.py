@@ -38,12 +38,13 @@ NEVER_LOGGED = ("Traceback", " 500", "Exception in ASGI application", "Internal 
 
 
 @contextmanager
-def oauth_server(issuer: HostileIssuer, *args: str) -> Iterator[ServerProcess]:
+def oauth_server(issuer: HostileIssuer, *args: str, transport: str = "http") -> Iterator[ServerProcess]:
     """``mix-mcp serve`` taking tokens from ``issuer``; Mix is never reached by these tests (port 9: discard)."""
     port = free_port()
+    path = "/sse" if transport == "sse" else "/mcp"
     with running_server(
         "--transport",
-        "http",
+        transport,
         "--port",
         str(port),
         *args,
@@ -53,7 +54,7 @@ def oauth_server(issuer: HostileIssuer, *args: str) -> Iterator[ServerProcess]:
         "INFO",
         MIX_API_KEY="mix-key-for-hostile-issuer-tests",
         MIX_MCP_OAUTH_ISSUER=issuer.url,
-        MIX_MCP_PUBLIC_URL=f"http://127.0.0.1:{port}/mcp",
+        MIX_MCP_PUBLIC_URL=f"http://127.0.0.1:{port}{path}",
     ) as server:
         yield server
 
@@ -81,7 +82,7 @@ class KeepAlive:
         self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
         self.conn = h11.Connection(h11.CLIENT)
 
-    def post(self, body: bytes, token: str | None) -> Answer:
+    def post(self, body: bytes, token: str | None, target: str = "/mcp") -> Answer:
         headers = [
             ("Host", f"127.0.0.1:{self.server.port}"),
             ("Content-Type", "application/json"),
@@ -90,7 +91,7 @@ class KeepAlive:
         ]
         if token is not None:
             headers.append(("Authorization", f"Bearer {token}"))
-        request = h11.Request(method="POST", target="/mcp", headers=headers)
+        request = h11.Request(method="POST", target=target, headers=headers)
         self.sock.sendall(
             self.conn.send(request) + self.conn.send(h11.Data(data=body)) + self.conn.send(h11.EndOfMessage())
         )
@@ -253,6 +254,27 @@ def test_a_bad_body_with_oauth_gets_the_json_rpc_parse_error_as_without(
     assert unguarded.status_code == 400, unguarded.text
     assert unguarded.json()["error"]["code"] == -32700
     assert_clean(plain)
+
+
+def test_over_sse_bad_tokens_and_bodies_are_refused_the_same_way(issuer: HostileIssuer) -> None:
+    """The gate is the same in front of SSE's message endpoint: 401 for a bad header, -32700 for a bad body."""
+    with oauth_server(issuer, transport="sse") as server:
+        connection = KeepAlive(server)
+        target = "/messages/?session_id=0123456789abcdef0123456789abcdef"
+        try:
+            for case in ("kid-a-number", "kid-null", "alg-not-latin1"):
+                token = issuer.forged(server.url, MALFORMED_HEADERS[case])
+                refused = connection.post(json.dumps(INITIALIZE).encode(), token, target)
+                assert refused.status == 401 and refused.json()["error"] == "invalid_token"
+            for case in ("nested-50000-deep", "integer-5000-digits"):
+                answer = connection.post(BAD_BODIES[case], issuer.token(server.url), target)
+                assert answer.status == 400 and answer.json()["error"]["code"] == -32700
+            # A good token and body reach the SDK, which does not know this session.
+            unknown = connection.post(json.dumps(INITIALIZE).encode(), issuer.token(server.url), target)
+            assert unknown.status == 404
+        finally:
+            connection.close()
+        assert_clean(server)
 
 
 def _rss_kib(pid: int) -> int:
