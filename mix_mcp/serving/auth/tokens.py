@@ -3,9 +3,9 @@
 A token is untrusted input to its last byte: a header that is not JSON, not an object, or holds a
 ``kid`` or ``alg`` of the wrong type is refused (401) like any other bad token, never an error of
 the server. Signatures and claims are checked by PyJWT, never by hand: the issuer, ``exp``/``nbf``
-with a small leeway, and the audience, which must be this server's public URL (RFC 8707). Opaque tokens go to
-the issuer's introspection endpoint (RFC 7662) when a client is configured for it. Every refusal
-carries a reason safe to show the client; tokens are never logged.
+with a small leeway, and the audience, which must be this server's public URL (RFC 8707). Opaque
+tokens go to the issuer's introspection endpoint (RFC 7662) when a client is configured for it.
+Every refusal carries a reason safe to show the client; tokens are never logged.
 """
 
 from __future__ import annotations
@@ -51,18 +51,22 @@ def scopes_of(claims: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _epoch(value: Any) -> int | None:
+    """A claim's time as whole seconds; ``None`` for anything else (``true``, text, or JSON's 1e400 read as inf)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value)
+
+
 def access_token(claims: Mapping[str, Any], token: str, resource: str) -> AccessToken:
     """The SDK's view of a checked token: who (``sub``, client), what (scopes), until when; no raw token kept."""
     subject = claims.get("sub")
     client = claims.get("client_id") or claims.get("azp") or subject or ""
-    expires = claims.get("exp")
-    finite = isinstance(expires, int | float) and not isinstance(expires, bool) and math.isfinite(expires)
-    until = int(expires) if finite and isinstance(expires, int | float) else None
     return AccessToken(
         token=fingerprint(token),
         client_id=str(client),
         scopes=scopes_of(claims),
-        expires_at=until,
+        expires_at=_epoch(claims.get("exp")),
         resource=resource,
         subject=str(subject) if subject is not None else None,
         claims={"iss": claims.get("iss")},
