@@ -163,6 +163,7 @@ METADATA_OF_WRONG_TYPES: dict[str, tuple[Any, type[Exception], str]] = {
     "issuer-a-list": ({"issuer": ["x"]}, IssuerUnavailable, "names the issuer"),
     "jwks-uri-an-object": ({"jwks_uri": {"url": "x"}}, TokenRejected, "publishes no signing keys"),
     "jwks-uri-not-http": ({"jwks_uri": "file:///etc/passwd"}, TokenRejected, "publishes no signing keys"),
+    "jwks-uri-unparseable": ({"jwks_uri": "http://[::1"}, TokenRejected, "publishes no signing keys"),
 }
 
 

@@ -70,9 +70,18 @@ def discovery_urls(issuer: str) -> list[str]:
 
 def _http_url(value: Any) -> str | None:
     """``value`` when it is an http(s) URL as a string (what metadata must hold), else ``None``."""
-    if isinstance(value, str) and urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc:
-        return value
-    return None
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _short(url: str) -> str:
+    """A URL as logs and errors show it: an issuer's document may name one of any length."""
+    return url if len(url) <= 200 else url[:197] + "..."
 
 
 async def fetch_json(
@@ -86,41 +95,42 @@ async def fetch_json(
     """
     limit = bounds.max_document_bytes
     headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
+    where = _short(url)
     try:
         async with http.stream(method, url, headers=headers, **request) as response:
             if response.status_code != 200:
-                raise IssuerRefused(f"{what} at {url} answered HTTP {response.status_code}", response.status_code)
+                raise IssuerRefused(f"{what} at {where} answered HTTP {response.status_code}", response.status_code)
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
             if encoding not in ("", "identity"):
-                raise IssuerUnavailable(f"{what} at {url} came compressed ({encoding[:20]}) though identity was asked")
+                raise IssuerUnavailable(f"{what} at {where} came compressed ({encoding[:20]}), not as asked")
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
-                raise _too_large(what, url, limit, f"declares {declared} bytes")
+                raise _too_large(what, where, limit, f"declares {declared[:30]} bytes")
             body = bytearray()
             async for chunk in response.aiter_bytes():  # identity: as received
                 body.extend(chunk)
                 if len(body) > limit:
-                    raise _too_large(what, url, limit, "sent more")
+                    raise _too_large(what, where, limit, "sent more")
     except httpx2.HTTPError as exc:
-        raise IssuerUnavailable(f"cannot reach {what} at {url}: {type(exc).__name__}") from None
+        raise IssuerUnavailable(f"cannot reach {what} at {where}: {type(exc).__name__}") from None
     except httpx2.InvalidURL:
-        raise IssuerUnavailable(f"{what} has no usable URL ({url[:200]!r})") from None
+        raise IssuerUnavailable(f"{what} has no usable URL ({where!r})") from None
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
-        raise IssuerUnavailable(f"{what} at {url} is not JSON (or nested too deeply)") from None
+        raise IssuerUnavailable(f"{what} at {where} is not JSON (or nested too deeply)") from None
 
 
 def _too_large(what: str, url: str, limit: int, detail: str) -> IssuerUnavailable:
     log_event(logger, logging.WARNING, "issuer_document_refused", url=url, limit_bytes=limit, detail=detail)
-    return IssuerUnavailable(f"{what} at {url} is larger than {limit} bytes ({detail}); refused unread")
+    return IssuerUnavailable(f"{what} at {url} is larger than {limit} bytes ({detail}); not read further")
 
 
 def signing_keys(document: Any, jwks_uri: str) -> tuple[dict[str, jwt.PyJWK], list[jwt.PyJWK]]:
     """The usable signing keys of a JWKS: by key id, and those without one. Malformed entries are skipped."""
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise IssuerUnavailable(f'the JWKS at {jwks_uri} is not a key set ({{"keys": [...]}})')
+        raise IssuerUnavailable(f'the JWKS at {_short(jwks_uri)} is not a key set ({{"keys": [...]}})')
     named: dict[str, jwt.PyJWK] = {}
     unnamed: list[jwt.PyJWK] = []
     for entry in entries:
@@ -138,7 +148,7 @@ def signing_keys(document: Any, jwks_uri: str) -> tuple[dict[str, jwt.PyJWK], li
         else:
             named[kid] = key
     if not named and not unnamed:
-        raise IssuerUnavailable(f"the JWKS at {jwks_uri} holds no usable signing key")
+        raise IssuerUnavailable(f"the JWKS at {_short(jwks_uri)} holds no usable signing key")
     return named, unnamed
 
 
@@ -173,8 +183,8 @@ class SingleFlight:
         try:
             with anyio.CancelScope(shield=True):
                 await job()
-        except IssuerUnavailable as exc:
-            flight.failure = str(exc)
+        except Exception as exc:
+            flight.failure = str(exc) or type(exc).__name__
             raise
         finally:
             self._current = None
@@ -248,6 +258,9 @@ class IssuerKeys:
                 raise self._failure(f"the authorization server did not answer within {seconds:g} s") from None
             except IssuerUnavailable as exc:
                 raise self._failure(str(exc)) from None
+            except Exception as exc:  # a document no check foresaw: the issuer is unusable, not this server
+                unusable = f"the authorization server's answer could not be used ({type(exc).__name__})"
+                raise self._failure(unusable) from None
             self._failed = None
 
         await flight.run(bounded)
