@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import mcp_types
+import pydantic_core
 from pydantic import ValidationError
 
 logger = logging.getLogger("mix_mcp.stdio")
@@ -49,6 +50,22 @@ def screen(line: bytes) -> Verdict:
         if answer is not None:
             return Verdict(answer=answer)
     return Verdict(message=message)
+
+
+def read_json(body: bytes) -> Any:
+    """An HTTP request body parsed exactly as the SDK's HTTP transports parse it, or ``ValueError``.
+
+    pydantic_core's parser has bounds of its own (nesting depth, number size), so a body nested
+    50,000 deep or holding a 5,000-digit integer is refused with ``ValueError`` here, as the SDK
+    refuses it, where ``json.loads`` would raise ``RecursionError`` or read what the SDK will not.
+    Code that looks into a body before the SDK (scopes, progress) uses this, so both agree on it.
+    """
+    return pydantic_core.from_json(body)
+
+
+def parse_error_body(reason: str) -> bytes:
+    """The JSON-RPC parse error (-32700, ``id: null``) an HTTP body that is not JSON gets, as its bytes."""
+    return _frame(None, PARSE_ERROR, f"Parse error: {reason}")
 
 
 def oversized(prefix: bytes, limit: int) -> bytes:

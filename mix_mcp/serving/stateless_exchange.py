@@ -15,7 +15,6 @@ ride the request itself:
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Final
@@ -26,13 +25,15 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, Streamable
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mix_mcp.serving.jsonrpc_guard import read_json
+
 _DISCONNECT: Final[Message] = {"type": "http.disconnect"}
 
 
 def wants_progress(body: bytes) -> bool:
     """Whether a JSON-RPC request (or any message of a batch) asks for progress notifications."""
     try:
-        message: Any = json.loads(body)
+        message: Any = read_json(body)  # the SDK's parser: a body nested too deeply is a ValueError here too
     except ValueError:
         return False
     messages = message if isinstance(message, list) else [message]

@@ -42,11 +42,11 @@ from mix_mcp._version import __version__
 from mix_mcp.config import HEALTH_PATH, READY_PATH, ConfigError, Settings, describe_setting
 from mix_mcp.listening import bind_socket, socket_url
 from mix_mcp.mix.client import HealthProbe, MixClient
+from mix_mcp.serving.auth.resource_server import resource_server
 from mix_mcp.serving.bodies import ReadBody, read_body
 from mix_mcp.serving.health import health_routes
 from mix_mcp.serving.host_check import HostOriginGuard, HostOriginPolicy, without_sdk_check
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
-from mix_mcp.serving.oauth import resource_server
 from mix_mcp.serving.server import InFlight, ServerState, build_server
 from mix_mcp.serving.session_limits import SessionLimitNotice, session_manager_limits
 from mix_mcp.serving.stateless_exchange import stateless_endpoint

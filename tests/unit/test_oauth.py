@@ -7,6 +7,7 @@ end-to-end tests (tests/e2e/test_oauth.py) do the same against a real authorizat
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,21 +20,21 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from starlette.types import Receive, Scope, Send
 
 from mix_mcp.config import ConfigError, Settings, load_settings
 from mix_mcp.observe.redaction import secrets_of
-from mix_mcp.serving.http_security import check_exposure
-from mix_mcp.serving.oauth import challenge, metadata_document, metadata_paths, needed_scope
-from mix_mcp.serving.oauth_tokens import (
-    IssuerKeys,
-    IssuerUnavailable,
-    JwtVerifier,
-    TokenChecker,
-    TokenRejected,
-    discovery_urls,
-    looks_like_jwt,
-    scopes_of,
+from mix_mcp.serving.auth.issuer import IssuerKeys, IssuerUnavailable, TokenRejected, discovery_urls
+from mix_mcp.serving.auth.resource_server import (
+    challenge,
+    metadata_document,
+    metadata_paths,
+    needed_scope,
+    resource_server,
 )
+from mix_mcp.serving.auth.tokens import JwtVerifier, TokenChecker, looks_like_jwt, scopes_of
+from mix_mcp.serving.http_security import check_exposure
+from mix_mcp.serving.jsonrpc_guard import read_json
 from mix_mcp.serving.scopes import READ_SCOPE, WRITE_SCOPE, required_scope
 from mix_mcp.serving.server import run_tool
 from mix_mcp.serving.transports import describe_serving
@@ -163,12 +164,17 @@ def _call(name: str) -> dict[str, Any]:
     ],
 )
 def test_needed_scope_reads_the_json_rpc_body(body: Any, expected: tuple[str, str] | None) -> None:
-    assert needed_scope(json.dumps(body).encode(), OPERATIONS_BY_NAME) == expected
+    assert needed_scope(read_json(json.dumps(body).encode()), OPERATIONS_BY_NAME) == expected
 
 
-def test_needed_scope_leaves_bodies_that_are_not_json_to_the_sdk() -> None:
-    assert needed_scope(b"{not json", OPERATIONS_BY_NAME) is None
-    assert needed_scope(b"\xff\xfe", OPERATIONS_BY_NAME) is None
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"\xff\xfe", b"[" * 50_000 + b"]" * 50_000, b'{"id": 1, "n": ' + b"7" * 5_000 + b"}"],
+    ids=["not-json", "not-utf8", "nested-50000", "int-5000-digits"],
+)
+def test_bodies_the_sdk_cannot_parse_are_refused_by_the_same_parser(body: bytes) -> None:
+    with pytest.raises(ValueError, match="line 1 column"):
+        read_json(body)
 
 
 def test_scopes_come_from_scope_or_scp() -> None:
@@ -357,3 +363,33 @@ def test_a_reachable_oauth_server_needs_no_static_token_and_says_where_tokens_co
     assert f"OAuth tokens from {ISSUER} for {PUBLIC}" in describe_serving(settings, "http", has_token=False)
     with pytest.raises(ConfigError, match="refusing to listen"):
         check_exposure(Settings(host="0.0.0.0", transport="http"), None)
+
+
+class _BrokenChecker:
+    """A token check that fails in a way no one planned for."""
+
+    async def check(self, token: str) -> Any:
+        raise RuntimeError(f"unplanned failure for {token}")
+
+
+@pytest.mark.anyio
+async def test_a_token_check_that_fails_unexpectedly_is_a_401_logged_without_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = resource_server(oauth_settings(), OPERATIONS_BY_NAME)
+    assert server is not None
+    server._checker = _BrokenChecker()  # type: ignore[assignment]
+    reached: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope)
+
+    transport = httpx2.ASGITransport(app=server.protect(app))
+    with caplog.at_level(logging.INFO, logger="mix_mcp.oauth"):
+        async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            answer = await http.post("/mcp", json={}, headers={"Authorization": "Bearer secret-token-value"})
+    assert answer.status_code == 401 and not reached
+    assert answer.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+    [record] = [r for r in caplog.records if "token_check_failed" in r.getMessage()]
+    assert "error=RuntimeError" in record.getMessage() and record.exc_info is None
+    assert "secret-token-value" not in caplog.text

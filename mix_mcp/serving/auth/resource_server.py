@@ -13,16 +13,17 @@ The token stays here: Mix is called with the server's own ``MIX_API_KEY``, and o
 
 from __future__ import annotations
 
-import json
 import logging
+import traceback
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx2
 from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
 from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
@@ -33,14 +34,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mix_mcp.config import Settings
 from mix_mcp.observe.logs import log_event
-from mix_mcp.serving.oauth_tokens import (
-    Introspector,
-    IssuerKeys,
-    IssuerUnavailable,
-    JwtVerifier,
-    TokenChecker,
-    TokenRejected,
-)
+from mix_mcp.serving.auth.issuer import IssuerKeys, IssuerUnavailable, TokenRejected
+from mix_mcp.serving.auth.tokens import Introspector, JwtVerifier, TokenChecker
+from mix_mcp.serving.jsonrpc_guard import parse_error_body, read_json
 from mix_mcp.serving.scopes import READ_SCOPE, READING_METHODS, SCOPES, required_scope
 from mix_mcp.tools.operations import Operation
 
@@ -72,9 +68,15 @@ def metadata_paths(settings: Settings) -> list[str]:
     return list(dict.fromkeys([WELL_KNOWN, WELL_KNOWN + public_path, WELL_KNOWN + local_path]))
 
 
+#: The longest text put in a challenge's quoted-string (a header line must stay short).
+_QUOTED_MAX: Final = 300
+
+
 def _quoted(text: str) -> str:
-    """A value for a quoted-string in a challenge: no quotes, backslashes or control characters."""
-    return "".join(c for c in text if c.isprintable() and c not in '"\\')
+    """A value for a quoted-string in a challenge: printable ASCII only (headers are latin-1), no quotes
+    or backslashes, and short: whatever a refused token held, the header stays valid."""
+    kept = "".join(c for c in text if " " <= c <= "~" and c not in '"\\')
+    return kept if len(kept) <= _QUOTED_MAX else kept[: _QUOTED_MAX - 3] + "..."
 
 
 def challenge(metadata_url: str, *, error: str | None = None, description: str = "", scope: str = "") -> str:
@@ -97,15 +99,11 @@ def _refusal(status: int, error: str, message: str, www_authenticate: str) -> Re
     )
 
 
-def needed_scope(body: bytes, operations: Mapping[str, Operation]) -> tuple[str, str] | None:
-    """(scope, what needs it) for the first message in ``body`` that needs a scope; ``None`` if none does.
+def needed_scope(parsed: Any, operations: Mapping[str, Operation]) -> tuple[str, str] | None:
+    """(scope, what needs it) for the first message of a parsed body that needs a scope; ``None`` if none does.
 
-    A body that is not JSON-RPC is left to the SDK, which answers it with the proper error.
+    JSON that is not JSON-RPC is left to the SDK, which answers it with the proper error.
     """
-    try:
-        parsed = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
     for message in parsed if isinstance(parsed, list) else [parsed]:
         if not isinstance(message, dict):
             continue
@@ -232,15 +230,40 @@ class OAuthGate:
             refusal = self.server.unauthorized("This MCP endpoint needs an OAuth access token.", None)
             await refusal(scope, receive, send)
             return
+        access = await self._check(token)
+        if isinstance(access, Response):
+            await access(scope, receive, send)
+            return
+        scope["user"] = AuthenticatedUser(access)
+        scope["auth"] = AuthCredentials(access.scopes)
+        if scope["method"] == "POST":
+            body, messages = await _read_body(receive, self.server.settings.max_request_bytes)
+            if body is not None:
+                try:
+                    parsed = read_json(body)
+                except ValueError as exc:
+                    # Refused here, as the SDK would refuse it: a body whose scope cannot be read never passes.
+                    log_event(logger, logging.INFO, "body_refused", reason=_quoted(str(exc)))
+                    await _parse_error(str(exc))(scope, receive, send)
+                    return
+                needed = needed_scope(parsed, self.server.operations)
+                held = frozenset(access.scopes)
+                if needed is not None and needed[0] not in held:
+                    await self.server.insufficient(needed[0], needed[1], held)(scope, receive, send)
+                    return
+            receive = _Replay(messages, receive)
+        await self.app(scope, receive, send)
+
+    async def _check(self, token: str) -> AccessToken | Response:
+        """The token's access, or the refusal to send: 401 for a bad token, 503 when the issuer cannot be asked."""
         try:
-            access = await self.server.checker.check(token)
+            return await self.server.checker.check(token)
         except TokenRejected as exc:
             log_event(logger, logging.INFO, "token_refused", reason=str(exc))
-            await self.server.unauthorized(str(exc), "invalid_token")(scope, receive, send)
-            return
+            return self.server.unauthorized(str(exc), "invalid_token")
         except IssuerUnavailable as exc:
             log_event(logger, logging.WARNING, "issuer_unavailable", reason=str(exc))
-            unavailable = JSONResponse(
+            return JSONResponse(
                 {
                     "error": "temporarily_unavailable",
                     "error_description": "The authorization server cannot be "
@@ -249,19 +272,21 @@ class OAuthGate:
                 status_code=503,
                 headers={"Retry-After": "5", "Cache-Control": "no-store"},
             )
-            await unavailable(scope, receive, send)
-            return
-        scope["user"] = AuthenticatedUser(access)
-        scope["auth"] = AuthCredentials(access.scopes)
-        if scope["method"] == "POST":
-            body, messages = await _read_body(receive, self.server.settings.max_request_bytes)
-            needed = needed_scope(body, self.server.operations) if body is not None else None
-            held = frozenset(access.scopes)
-            if needed is not None and needed[0] not in held:
-                await self.server.insufficient(needed[0], needed[1], held)(scope, receive, send)
-                return
-            receive = _Replay(messages, receive)
-        await self.app(scope, receive, send)
+        except Exception as exc:  # the gate fails closed: a token no check could judge is refused, not a 500
+            where = _innermost(exc)
+            log_event(logger, logging.ERROR, "token_check_failed", error=type(exc).__name__, at=where)
+            return self.server.unauthorized("the token could not be checked", "invalid_token")
+
+
+def _parse_error(reason: str) -> Response:
+    """400 with the JSON-RPC parse error, as the SDK answers a body it cannot parse."""
+    return Response(parse_error_body(reason[:200]), status_code=400, media_type="application/json")
+
+
+def _innermost(exc: BaseException) -> str:
+    """Where an unexpected error was raised (file:line), for the log line that stands in for a traceback."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
 
 
 def _bearer(scope: Scope) -> str | None:
