@@ -45,6 +45,11 @@ RUN_PREFIX: Final = "run:"
 REPLAY_EVENTS: Final = 10_000
 THINKING: Final = ("Reading the request. ", "Choosing a tool. ", "Planning the answer.")
 MODEL: Final = "emulator-scripted-agent"
+#: What a stream resumed with no run left to follow says (see ``ScriptedAgent._events``).
+_NO_RUN: Final = (
+    "No run in progress in this session to follow after event {after}: it ended, or Mix restarted since and "
+    "its runs ended with it. list_messages shows what the session holds; send a new message to start a run."
+)
 
 
 @dataclass
@@ -303,19 +308,29 @@ class ScriptedAgent:
             raise SessionNotFoundError(session_id)
         resume = request.headers.get("last-event-id")
         self.stream_opens.append((session_id, resume))
-        after = int(resume) if resume is not None and resume.isdigit() else self._latest_id(session_id)
+        resumed = resume is not None and resume.isdigit()
+        after = int(resume) if resume is not None and resumed else self._latest_id(session_id)
         drop_after, self.settings.drop_stream_after = self.settings.drop_stream_after, None
         return StreamingResponse(
-            self._events(session_id, after, drop_after),
+            self._events(session_id, after, drop_after, resumed=resumed),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    async def _events(self, session_id: str, after: int, drop_after: int | None) -> AsyncIterator[bytes]:
-        """Replay what came after ``after``, then follow live; heartbeats in the silences."""
+    async def _events(
+        self, session_id: str, after: int, drop_after: int | None, *, resumed: bool = False
+    ) -> AsyncIterator[bytes]:
+        """Replay what came after ``after``, then follow live; heartbeats in the silences.
+
+        A stream resumed after an event when there is nothing to replay and no run in progress (the run
+        ended, or the emulator restarted since and its runs with it) says so at once in an ``error``
+        event, instead of leaving the follower to wait in silence for a run that will never write.
+        """
         yield Event(after, "connected", {"type": "connected", "sessionId": session_id}).encode()
         sent = 0
         channel = self._channel(session_id)
+        if resumed and not any(event.id > after for event in channel.log) and not self.running(session_id):
+            yield Event(after, "error", {"type": "no_run", "error": _NO_RUN.format(after=after)}).encode()
         while True:
             fresh = [event for event in channel.log if event.id > after]
             for event in fresh:
