@@ -57,7 +57,8 @@ class ProgressLine:
             return
         self._frame = (self._frame + 1) % len(_SPINNER)
         elapsed = time.monotonic() - self.started
-        line = f"{_SPINNER[self._frame]} {self.tool}: {self.message} ({self.events} events, {elapsed:.0f} s)"
+        events = f"{self.events} event" + ("" if self.events == 1 else "s")
+        line = f"{_SPINNER[self._frame]} {self.tool}: {self.message} ({events}, {elapsed:.0f} s)"
         width = _columns(self.stream)
         self._write(_ERASE + line[: max(10, width - 1)])
         self._drawn = True
@@ -86,6 +87,7 @@ class ProgressLine:
 
 def _columns(stream: TextIO) -> int:
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        columns = os.get_terminal_size(stream.fileno()).columns
     except (OSError, ValueError):
         return 80
+    return columns or 80  # a terminal that never said its size reports 0
