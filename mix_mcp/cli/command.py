@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -326,7 +327,7 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
     else:
         _configure_logging(settings)
         with mix_target(settings) as effective:
-            report = anyio.run(diagnose, effective)
+            report = anyio.run(partial(diagnose, effective, try_tools=settings.use_emulator))
     print(json.dumps(report.as_json(), indent=2) if ns.json else render_text(report))
     return 0 if report.ok else 1
 
