@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support import run_cli
 
 SESSION = "3f1c9a52-7b2e-4d8a-9c61-0e5b7a2d4f10"  # the emulator's 'Fix flaky pagination test'
@@ -74,6 +76,7 @@ def test_markdown_results_print_as_markdown() -> None:
     assert "\\n" not in completed.stdout  # not an escaped JSON string
 
 
+@pytest.mark.slow
 def test_emulator_state_outlives_the_call_and_db_keeps_a_private_one(tmp_path: Path) -> None:
     created = run_cli("call", "create_session", "title=kept", "--emulator")
     assert created.returncode == 0, created.stderr
