@@ -6,11 +6,13 @@ emulator, it only enters the context manager it is handed (once per process, in 
 ``--emulator`` means the per-user emulator (``mix_mcp.emulator.daemon``): one background process per
 user, started on first use and shared by every later process, so that what one ``mix-mcp call`` or one
 stdio server creates, the next one sees, runs and permissions included. ``--emulator-mode private`` (and
-``call --db``) keep the older emulator inside this process instead, for tests that want isolation.
+``call --db``) keep the older emulator inside this process instead, for tests that want isolation; so
+does a system without ``fork`` (Windows), where the per-user emulator is not available.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,7 +32,7 @@ def mix_target(settings: Settings, db: str | None = None) -> Iterator[Settings]:
     if not settings.use_emulator:
         yield settings
         return
-    if settings.emulator_mode == "private" or db is not None:
+    if settings.emulator_mode == "private" or db is not None or not hasattr(os, "fork"):
         from mix_mcp.emulator import BackgroundEmulator  # only now: the emulator is not part of serving
 
         with BackgroundEmulator(db=db or ":memory:", mix_version=settings.mix_version) as emulator:

@@ -13,6 +13,12 @@ Layout of the data location (``MIX_MCP_HOME``, else ``$XDG_DATA_HOME/mix-mcp``, 
     emulator/<mix version>/instance.json   pid, URL, token and mix-mcp version of the running emulator (0600)
     emulator/<mix version>/lock            held while a process checks, starts or stops the emulator
     emulator/<mix version>/emulator.log    the emulator's stderr
+    emulator/<mix version>/port            the port it last listened on, tried first by the next start
+
+A restarted emulator (after ``stop``, ``reset`` or a crash) listens on the same port when it is still
+free, so that a long-running ``mix-mcp serve --emulator`` reaches it again without a restart.
+
+POSIX only (``fcntl`` locks, ``fork``); ``mix_target`` uses the in-process emulator elsewhere.
 
 "Alive and ours" means: ``GET /_mix-mcp/instance`` at the recorded URL answers with the recorded pid
 when given the recorded token, which only the emulator that wrote the record knows. Anything else
@@ -24,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import signal
@@ -35,6 +40,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -92,6 +98,10 @@ class Place:
     @property
     def log(self) -> Path:
         return self.folder / "emulator.log"
+
+    @property
+    def port_file(self) -> Path:
+        return self.folder / "port"
 
 
 def place_for(home: str | Path | None, mix_version: str) -> Place:
@@ -159,6 +169,8 @@ def answers(instance: Instance, timeout: float = _PROBE_TIMEOUT) -> bool:
 @contextlib.contextmanager
 def locked(place: Place, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the place's lock (an ``flock``: released by the kernel if its holder dies)."""
+    import fcntl  # POSIX only, like the rest of this module
+
     place.folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(place.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -270,7 +282,7 @@ def _terminate(pid: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def launch_args(place: Place, extra_args: Sequence[str] = ()) -> list[str]:
+def launch_args(place: Place, extra_args: Sequence[str] = (), port: int = 0) -> list[str]:
     """The command that starts the place's emulator in the background (``--detach``)."""
     return [
         sys.executable,
@@ -280,7 +292,7 @@ def launch_args(place: Place, extra_args: Sequence[str] = ()) -> list[str]:
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        str(port),
         "--db",
         str(place.db),
         "--mix-version",
@@ -293,11 +305,35 @@ def launch_args(place: Place, extra_args: Sequence[str] = ()) -> list[str]:
 
 def _start(place: Place, extra_args: Sequence[str], timeout: float) -> Instance:
     place.folder.mkdir(parents=True, exist_ok=True)
+    last_port = _last_port(place)
+    code = _launch(place, extra_args, last_port, timeout) if last_port else 1
+    if code != 0:  # the last port is taken now (or there was none): any free one
+        code = _launch(place, extra_args, 0, timeout)
+    instance = read_record(place)
+    if code != 0 or instance is None:
+        raise EmulatorProcessError(f"the built-in Mix emulator failed to start: {_log_tail(place)} (log: {place.log})")
+    if not answers(instance):
+        raise EmulatorProcessError(f"the built-in Mix emulator started but does not answer at {instance.url}")
+    with contextlib.suppress(OSError, ValueError):
+        place.port_file.write_text(str(urlsplit(instance.url).port))
+    return instance
+
+
+def _last_port(place: Place) -> int:
+    try:
+        port = int(place.port_file.read_text().strip())
+    except (OSError, ValueError):
+        return 0
+    return port if 1024 <= port <= 65535 else 0
+
+
+def _launch(place: Place, extra_args: Sequence[str], port: int, timeout: float) -> int:
+    """Start the emulator in the background; the launcher's exit status (0 once it listens)."""
     with open(place.log, "ab") as log:
         # The launched process forks the emulator and exits once it listens (0) or failed (1), so it
         # can be waited for here and no child is left behind.
         launcher = subprocess.Popen(
-            launch_args(place, extra_args),
+            launch_args(place, extra_args, port),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -305,19 +341,13 @@ def _start(place: Place, extra_args: Sequence[str], timeout: float) -> Instance:
             close_fds=True,
         )
     try:
-        code = launcher.wait(timeout)
+        return launcher.wait(timeout)
     except subprocess.TimeoutExpired:
         launcher.kill()
         launcher.wait()
         raise EmulatorProcessError(
             f"the built-in Mix emulator did not start within {timeout:g} s; its log is {place.log}"
         ) from None
-    instance = read_record(place)
-    if code != 0 or instance is None:
-        raise EmulatorProcessError(f"the built-in Mix emulator failed to start: {_log_tail(place)} (log: {place.log})")
-    if not answers(instance):
-        raise EmulatorProcessError(f"the built-in Mix emulator started but does not answer at {instance.url}")
-    return instance
 
 
 def _log_tail(place: Place, lines: int = 3) -> str:

@@ -501,5 +501,13 @@ def _manage_one(action: str, place: daemon.Place) -> None:
         print(f"{name}: stopped (pid {stopped.pid})" if stopped else f"{name}: was not running")
     else:
         stopped = daemon.reset(place)
-        was = f"stopped (pid {stopped.pid}) and " if stopped else ""
-        print(f"{name}: {was}its sessions deleted; the next --emulator starts afresh")
+        if stopped is None:
+            print(f"{name}: its sessions deleted; the next --emulator starts afresh")
+            return
+        # It was running: start it afresh at once, on the same port when free, so that servers still
+        # holding its address (a long-running `serve --emulator`) go on with the fresh one.
+        fresh = daemon.ensure_running(place)
+        print(
+            f"{name}: stopped (pid {stopped.pid}), its sessions deleted, "
+            f"started afresh at {fresh.url} (pid {fresh.pid})"
+        )

@@ -104,16 +104,22 @@ def test_a_record_naming_another_program_is_not_trusted(mix_mcp_home: Path) -> N
     assert record(mix_mcp_home)["pid"] != os.getpid()  # and this test process was left alone
 
 
-def test_reset_starts_afresh_and_status_says_where_the_data_lives(mix_mcp_home: Path) -> None:
+def test_reset_starts_afresh_at_the_same_address_and_status_says_where_the_data_lives(mix_mcp_home: Path) -> None:
     created = call("create_session", "title=Gone after reset")
+    before = record(mix_mcp_home)
     status = run_cli("emulator", "status")
     assert "Mix 2025-10 emulator: running at http://127.0.0.1:" in status.stdout
     assert str(mix_mcp_home / "emulator" / "2025-10") in status.stdout
     reset = run_cli("emulator", "reset")
-    assert reset.returncode == 0 and "its sessions deleted; the next --emulator starts afresh" in reset.stdout
-    assert "not running" in run_cli("emulator", "status").stdout
+    assert reset.returncode == 0, reset.stderr
+    assert f"its sessions deleted, started afresh at {before['url']}" in reset.stdout
+    after = record(mix_mcp_home)
+    assert after["pid"] != before["pid"]
+    assert after["url"] == before["url"]  # the same port: a long-running `serve --emulator` goes on with it
     missing = run_cli("call", "get_session", f"session_id={created['id']}", "--emulator")
     assert missing.returncode == 1 and "not found" in missing.stderr
+    assert "Mix 2025-10 emulator: stopped" in run_cli("emulator", "stop").stdout
+    assert "not running" in run_cli("emulator", "status").stdout
 
 
 @pytest.mark.slow
