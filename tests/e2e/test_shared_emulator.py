@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from mix_mcp.emulator import daemon
-from tests.support import clean_env, run_cli
+from tests.support import clean_env, run_cli, stdio_client_for, text_of
 
 RUN_TEXT = "text=run: ls -la"
 
@@ -150,3 +151,24 @@ def test_the_data_location_is_chosen_by_flag_then_variable_then_xdg() -> None:
     assert daemon.data_home(None, {"XDG_DATA_HOME": "/x"}) == Path("/x/mix-mcp")
     assert daemon.data_home(None, {"XDG_DATA_HOME": "relative"}) == Path.home() / ".local/share/mix-mcp"
     assert daemon.place_for("/h", "2026-02").db == Path("/h/emulator/2026-02/mix.db")
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_stdio_server_per_tool_call_sees_one_mix_and_a_long_lived_one_survives_a_reset(
+    mix_mcp_home: Path,
+) -> None:
+    """What LangChain's get_tools() and llama-index do: a fresh `serve --emulator` for each tool call."""
+    async with stdio_client_for("--emulator", mode="auto") as long_lived:
+        created = await long_lived.call_tool("create_session", {"title": "Seen by the next server"})
+        assert not created.is_error, text_of(created)
+        session_id = (created.structured_content or {})["id"]
+        async with stdio_client_for("--emulator", mode="auto") as another:
+            got = await another.call_tool("get_session", {"session_id": session_id})
+        assert not got.is_error, text_of(got)
+        assert (got.structured_content or {})["title"] == "Seen by the next server"
+        reset = await anyio.to_thread.run_sync(lambda: run_cli("emulator", "reset"))
+        assert "started afresh" in reset.stdout, reset.stderr
+        listed = await long_lived.call_tool("list_sessions", {})  # the same server, the fresh emulator
+    assert not listed.is_error, text_of(listed)
+    assert session_id not in json.dumps(listed.structured_content)
