@@ -328,8 +328,27 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
         _configure_logging(settings)
         with mix_target(settings) as effective:
             report = anyio.run(partial(diagnose, effective, try_tools=settings.use_emulator))
+        if settings.use_emulator:
+            report.checks.insert(1, _emulator_check(settings, effective))
     print(json.dumps(report.as_json(), indent=2) if ns.json else render_text(report))
     return 0 if report.ok else 1
+
+
+def _emulator_check(settings: Settings, effective: Settings) -> Any:
+    """doctor's line on which built-in emulator it checked: the per-user one (where, which pid) or a private one."""
+    from mix_mcp.cli.doctor import Check
+    from mix_mcp.emulator import daemon
+
+    place = daemon.place_for(settings.home, settings.mix_version)
+    instance = daemon.read_record(place)
+    if settings.emulator_mode == "private" or instance is None or instance.url != effective.base_url:
+        return Check("built-in emulator", "info", f"a private one inside this process at {effective.base_url}")
+    return Check(
+        "built-in emulator",
+        "info",
+        f"the per-user one at {instance.url} (pid {instance.pid}), sessions kept in {place.folder}",
+        "`mix-mcp emulator status` shows it, `mix-mcp emulator reset` starts it afresh.",
+    )
 
 
 def cmd_config(ns: argparse.Namespace) -> int:

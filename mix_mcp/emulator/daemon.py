@@ -166,6 +166,13 @@ def answers(instance: Instance, timeout: float = _PROBE_TIMEOUT) -> bool:
         return False
 
 
+def _answers_patiently(instance: Instance) -> bool:
+    """``answers``, asked once more and longer when its process still runs: a busy machine is not a dead one."""
+    if answers(instance):
+        return True
+    return _alive(instance.pid) and answers(instance, timeout=4 * _PROBE_TIMEOUT)
+
+
 @contextlib.contextmanager
 def locked(place: Place, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the place's lock (an ``flock``: released by the kernel if its holder dies)."""
@@ -197,7 +204,7 @@ def ensure_running(place: Place, extra_args: Sequence[str] = (), timeout: float 
     """The running per-user emulator of ``place``, started (or restarted when stale) if need be."""
     with locked(place):
         current = read_record(place)
-        if current is not None and current.version == __version__ and answers(current):
+        if current is not None and current.version == __version__ and _answers_patiently(current):
             return current
         if current is not None:
             _retire(place, current)
