@@ -57,6 +57,8 @@ LOCK_TIMEOUT: Final = START_TIMEOUT + 15.0
 #: How long a stopping emulator gets before it is killed.
 STOP_TIMEOUT: Final = 10.0
 _PROBE_TIMEOUT: Final = 3.0
+#: ``runner.API_KEY_ENV``, which the emulator reads as its default API key.
+_EMULATOR_API_KEY_ENV: Final = "MIX_EMULATOR_API_KEY"
 
 
 class EmulatorProcessError(RuntimeError):
@@ -341,6 +343,8 @@ def _launch(place: Place, extra_args: Sequence[str], port: int, timeout: float) 
         # can be waited for here and no child is left behind.
         launcher = subprocess.Popen(
             launch_args(place, extra_args, port),
+            # The --emulator processes send no API key, so the shared emulator must not pick one up.
+            env={k: v for k, v in os.environ.items() if k != _EMULATOR_API_KEY_ENV},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=log,

@@ -172,3 +172,8 @@ async def test_a_stdio_server_per_tool_call_sees_one_mix_and_a_long_lived_one_su
         listed = await long_lived.call_tool("list_sessions", {})  # the same server, the fresh emulator
     assert not listed.is_error, text_of(listed)
     assert session_id not in json.dumps(listed.structured_content)
+
+
+def test_an_api_key_for_standalone_emulators_does_not_lock_out_the_shared_one(mix_mcp_home: Path) -> None:
+    done = run_cli("call", "list_sessions", "--emulator", env=clean_env(MIX_EMULATOR_API_KEY="sk-standalone-only"))
+    assert done.returncode == 0, done.stderr
