@@ -64,12 +64,12 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     )
 
 
-def stop_per_user_emulators(home: Path) -> list[int]:
-    """Kill every per-user emulator recorded under ``home`` (by its recorded pid); the pids killed."""
+def stop_per_user_emulators(root: Path) -> list[int]:
+    """Kill every per-user emulator recorded anywhere under ``root`` (by its recorded pid); the pids killed."""
     import signal
 
     killed = []
-    for record in home.glob("emulator/*/instance.json"):
+    for record in root.rglob("emulator/*/instance.json"):
         try:
             pid = int(json.loads(record.read_text())["pid"])
         except (OSError, ValueError, KeyError):
