@@ -162,7 +162,12 @@ def read_record(place: Place) -> Instance | None:
 def answers(instance: Instance, timeout: float = _PROBE_TIMEOUT) -> bool:
     """Whether the recorded emulator is alive and is the one the record names (pid and token agree)."""
     try:
-        response = httpx2.get(instance.url + INSTANCE_PATH, headers={INSTANCE_HEADER: instance.token}, timeout=timeout)
+        response = httpx2.get(
+            instance.url + INSTANCE_PATH,
+            headers={INSTANCE_HEADER: instance.token},
+            timeout=timeout,
+            trust_env=False,  # a loopback address: never through an HTTP_PROXY
+        )
         return response.status_code == 200 and response.json().get("pid") == instance.pid
     except (httpx2.HTTPError, ValueError, AttributeError):
         return False
