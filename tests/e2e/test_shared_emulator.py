@@ -105,6 +105,7 @@ def test_a_record_naming_another_program_is_not_trusted(mix_mcp_home: Path) -> N
     assert record(mix_mcp_home)["pid"] != os.getpid()  # and this test process was left alone
 
 
+@pytest.mark.slow
 def test_reset_starts_afresh_at_the_same_address_and_status_says_where_the_data_lives(mix_mcp_home: Path) -> None:
     created = call("create_session", "title=Gone after reset")
     before = record(mix_mcp_home)
