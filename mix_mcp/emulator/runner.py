@@ -286,9 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mix-mcp emulator",
         description=(
-            "Run a local emulator of the Mix sessions REST API, to try mix-mcp without Mix and to test it. "
-            "Without ACTION it serves in the foreground until Ctrl-C. The ACTIONs manage the per-user emulator "
-            "that `--emulator` (serve, call, doctor) starts on first use and shares between processes."
+            "Run a local emulator of the Mix sessions REST API, to try mix-mcp without Mix and to test it.\n"
+            "Without ACTION it serves in the foreground until Ctrl-C. The ACTIONs manage the per-user\n"
+            "emulator that `--emulator` (serve, call, doctor) starts on first use and shares between\n"
+            "processes; its sessions are kept in the data location (--home)."
         ),
         epilog=(
             "examples:\n"
