@@ -443,7 +443,7 @@ class MixClient:
         if isinstance(failure, httpx2.TimeoutException):
             return MixTimeoutError(url, "waiting for the answer", self.settings.read_timeout, operation)
         reason = _describe_transport_error(failure)
-        return MixUnreachableError(url, reason, operation)
+        return MixUnreachableError(url, reason, operation, emulator=self.settings.use_emulator)
 
     def _decode_success(self, reply: Reply, endpoint: Endpoint, path: str, operation: str | None) -> Any:
         if not reply.body or reply.body.isspace():

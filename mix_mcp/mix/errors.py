@@ -226,6 +226,8 @@ class MixUnreachableError(MixMCPError):
     url: str
     reason: str
     operation: str | None = None
+    #: Whether the Mix is the built-in emulator (``--emulator``), which the user can start again.
+    emulator: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(f"Mix is unreachable at {self.url}: {self.reason}")
@@ -233,6 +235,12 @@ class MixUnreachableError(MixMCPError):
     def explain(self, hints: ErrorHints) -> str:
         if self.reason == PLAIN_HTTP_REASON:
             return f"{self.failed(self.operation)}: {plain_http_advice(self.url)}. ({self.url} failed: {self.reason}.)"
+        if self.emulator:
+            return (
+                f"{self.failed(self.operation)}: the built-in Mix emulator is not running at {self.url} "
+                f"({self.reason}): it was stopped or reset, or it crashed. `mix-mcp emulator start` starts it again at "
+                "the same address, where this server finds it; `mix-mcp emulator status` shows it."
+            )
         return (
             f"{self.failed(self.operation)}: Mix is unreachable at {self.url} ({self.reason}). Start the Mix server "
             "there, point mix-mcp at the right one with MIX_BASE_URL / --base-url, or try the built-in emulator "

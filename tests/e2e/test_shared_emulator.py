@@ -171,8 +171,14 @@ async def test_a_stdio_server_per_tool_call_sees_one_mix_and_a_long_lived_one_su
         reset = await anyio.to_thread.run_sync(lambda: run_cli("emulator", "reset"))
         assert "started afresh" in reset.stdout, reset.stderr
         listed = await long_lived.call_tool("list_sessions", {})  # the same server, the fresh emulator
-    assert not listed.is_error, text_of(listed)
-    assert session_id not in json.dumps(listed.structured_content)
+        assert not listed.is_error, text_of(listed)
+        assert session_id not in json.dumps(listed.structured_content)
+        await anyio.to_thread.run_sync(lambda: run_cli("emulator", "stop"))
+        gone = await long_lived.call_tool("list_sessions", {})
+        assert gone.is_error and "`mix-mcp emulator start` starts it again at the same address" in text_of(gone)
+        await anyio.to_thread.run_sync(lambda: run_cli("emulator", "start"))
+        back = await long_lived.call_tool("list_sessions", {})
+    assert not back.is_error, text_of(back)
 
 
 def test_an_api_key_for_standalone_emulators_does_not_lock_out_the_shared_one(mix_mcp_home: Path) -> None:
