@@ -7,6 +7,7 @@ to a message id, and deletes what it created.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -16,7 +17,9 @@ from mcp import Client, StdioServerParameters
 
 def _server(argv: list[str]) -> StdioServerParameters:
     target = argv if argv else ["--emulator"]
-    return StdioServerParameters(command=sys.executable, args=["-m", "mix_mcp", "serve", *target])
+    # This environment, not the client's minimal default: --emulator finds the per-user emulator through
+    # MIX_MCP_HOME / XDG_DATA_HOME, like every other mix-mcp command run from this shell.
+    return StdioServerParameters(command=sys.executable, args=["-m", "mix_mcp", "serve", *target], env=dict(os.environ))
 
 
 async def run(argv: list[str]) -> dict[str, Any]:

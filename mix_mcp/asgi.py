@@ -27,7 +27,11 @@ def app_factory() -> Starlette:
         say(f"mix-mcp: configuration error: {exc}")
         raise SystemExit(2) from None
     details = "; ".join(describe_serving(settings, runtime.transport, token is not None))
-    mix = "the built-in emulator (one per process)" if settings.use_emulator else settings.display_base_url
+    mix = (
+        "the built-in emulator (the per-user one, or one per process with MIX_MCP_EMULATOR_MODE=private)"
+        if settings.use_emulator
+        else settings.display_base_url
+    )
     say(
         f"mix-mcp {__version__} ASGI app: MCP over {TRANSPORT_NAMES[runtime.transport]} at "
         f"{settings.endpoint_path} ({details}); Mix at {mix}"

@@ -26,6 +26,8 @@ _TOOL_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TRANSPORTS: Final = ("stdio", "sse", "http")
 #: Mix versions the built-in emulator can play (``mix_mcp.emulator.profiles`` holds what each one does).
 EMULATOR_MIX_VERSIONS: Final = ("2025-10", "2026-02", "2025-09")
+#: "shared": one background emulator per user, kept across processes; "private": one in this process, in memory.
+EMULATOR_MODES: Final = ("shared", "private")
 #: Where each network transport listens unless ``--path`` says otherwise.
 DEFAULT_PATHS: Final = {"http": "/mcp", "sse": "/sse"}
 #: Operations endpoints, always at these paths and outside the token check.
@@ -69,6 +71,9 @@ class Settings:
     keepalive_expiry: float = 4.0
     use_emulator: bool = False
     mix_version: str = EMULATOR_MIX_VERSIONS[0]
+    emulator_mode: str = EMULATOR_MODES[0]
+    #: mix-mcp's per-user data location; ``None``: $XDG_DATA_HOME/mix-mcp, else ~/.local/share/mix-mcp.
+    home: str | None = None
     log_level: str = "WARNING"
     log_format: str = "text"
     read_only: bool = False
@@ -138,6 +143,13 @@ class Settings:
                 f"{describe_setting('mix_version')} must be one of {', '.join(EMULATOR_MIX_VERSIONS)}, "
                 f"got {self.mix_version!r}"
             )
+        if self.emulator_mode not in EMULATOR_MODES:
+            raise ConfigError(
+                f"{describe_setting('emulator_mode')} must be one of {', '.join(EMULATOR_MODES)}, "
+                f"got {self.emulator_mode!r}"
+            )
+        if self.home is not None and (not self.home.strip() or "\x00" in self.home):
+            raise ConfigError(f"{describe_setting('home')} must be a folder path, got {self.home!r}")
         if self.transport not in TRANSPORTS:
             raise ConfigError(f"{describe_setting('transport')} must be one of {', '.join(TRANSPORTS)}")
         if not self.host or any(c.isspace() or c in "/[]" for c in self.host):
@@ -234,12 +246,32 @@ SETTINGS: Final = (
         "MIX_KEEPALIVE_EXPIRY",
         "Seconds an idle pooled connection to Mix is kept for reuse (at least 0.1); keep it below Mix's idle timeout.",
     ),
-    Setting("use_emulator", "--emulator", "MIX_MCP_EMULATOR", "Run against the built-in Mix emulator (in process)."),
+    Setting(
+        "use_emulator",
+        "--emulator",
+        "MIX_MCP_EMULATOR",
+        "Run against the built-in Mix emulator: one per user, started on first use and kept running, so its "
+        "sessions and runs outlive this process (`mix-mcp emulator reset` starts afresh).",
+    ),
     Setting(
         "mix_version",
         "--mix-version",
         "MIX_MCP_EMULATOR_MIX_VERSION",
         "Mix version the built-in emulator plays with --emulator: 2025-10, 2026-02 or 2025-09.",
+    ),
+    Setting(
+        "emulator_mode",
+        "--emulator-mode",
+        "MIX_MCP_EMULATOR_MODE",
+        "With --emulator: 'shared' (the per-user emulator process, state kept) or 'private' (one inside this "
+        "process, in memory, gone when it exits: for isolated tests).",
+    ),
+    Setting(
+        "home",
+        "--home",
+        "MIX_MCP_HOME",
+        "Per-user data location: the shared emulator's sessions, process record and log "
+        "(default $XDG_DATA_HOME/mix-mcp, else ~/.local/share/mix-mcp).",
     ),
     Setting(
         "log_level",

@@ -64,6 +64,39 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     )
 
 
+def stop_per_user_emulators(root: Path) -> list[int]:
+    """Kill every per-user emulator recorded anywhere under ``root`` (by its recorded pid); the pids killed."""
+    import signal
+
+    killed = []
+    for record in root.rglob("emulator/*/instance.json"):
+        try:
+            pid = int(json.loads(record.read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        killed.append(pid)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.02)
+    return killed
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (killed, not yet reaped by its new parent) does not."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except ProcessLookupError:
+        return False
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
 def free_port() -> int:
     """A loopback port with nothing listening on it (bound, read, released)."""
     with socket.socket() as sock:

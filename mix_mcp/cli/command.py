@@ -11,12 +11,13 @@ import json
 import sys
 from collections.abc import Sequence
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mix_mcp._version import __version__
 from mix_mcp.cli.help_sections import grouped_for_help
-from mix_mcp.cli.mix_target import mix_target
+from mix_mcp.cli.mix_target import EmulatorUnavailable, mix_target
 from mix_mcp.cli.registration import CLIENTS, DEFAULT_NAME
 from mix_mcp.config import (
     DEFAULT_BASE_URL,
@@ -71,9 +72,14 @@ CALL_EXAMPLES = """examples:
   mix-mcp call get_session session_id=3f1c9a52-7b2e-4d8a-9c61-0e5b7a2d4f10 --emulator
   mix-mcp call export_session session_id=... format=markdown limit=5
   mix-mcp call fork_session '{"session_id": "...", "message_index": 3}' --base-url http://localhost:8088
-  mix-mcp call create_session title=Demo --emulator --db demo.db   # the emulator's state kept in demo.db
+  mix-mcp call send_message session_id=... text='run: ls' --emulator   # phases on stderr, result on stdout
 
-`mix-mcp tools TOOL` lists a tool's arguments and their types.
+--emulator uses your per-user built-in Mix: started on first use, kept running, its sessions kept in
+your data location (MIX_MCP_HOME, else ~/.local/share/mix-mcp), so one call sees what another created and
+a run started by one call can be answered and followed by the next. `mix-mcp emulator reset` starts
+afresh; `--emulator-mode private` uses a throwaway emulator inside this one call instead.
+`mix-mcp tools TOOL` lists a tool's arguments and their types. Ctrl-C stops a call (exit status 130) and
+cancels the agent run it was following.
 """
 TOOLS_EXAMPLES = """examples:
   mix-mcp tools                        # a table of the tools
@@ -190,10 +196,15 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_call(ns: argparse.Namespace) -> int:
-    import anyio
-    from mcp import Client
+#: Tools that follow an agent run, whose run is cancelled in Mix when the call is interrupted.
+_RUN_TOOLS = ("send_message", "follow_run")
+#: The progress token of the one call ``mix-mcp call`` makes (any value does: it names no secret).
+_PROGRESS_ID = "mix-mcp-call"
+#: Exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
+
+def cmd_call(ns: argparse.Namespace) -> int:
     from mix_mcp.cli import call_input
 
     try:
@@ -202,24 +213,18 @@ def cmd_call(ns: argparse.Namespace) -> int:
     except call_input.CallInputError as exc:
         print(f"mix-mcp call: {exc}", file=sys.stderr)
         return 2
-    from mix_mcp.observe.telemetry import tracing_from_env
-
     settings = _settings_from(ns)
     _configure_logging(settings)
-    if settings.use_emulator and ns.db is None and not operation.read_only:
-        print(
-            "note: --emulator's state lasts this one call; add --db PATH to keep its sessions between calls",
-            file=sys.stderr,
-        )
+    from mix_mcp.cli.progress import ProgressLine
 
-    async def call(server: Server[ServerState]) -> tuple[bool, Any, str]:
-        async with Client(server) as client:
-            result = await client.call_tool(ns.tool, arguments)
-        text = "\n".join(getattr(block, "text", "") for block in result.content)
-        return result.is_error, result.structured_content, text
-
-    with mix_target(settings, ns.db) as effective, tracing_from_env():
-        is_error, structured, text = anyio.run(call, _build(effective))
+    progress = ProgressLine(operation.name, plain=operation.name in _RUN_TOOLS)
+    try:
+        is_error, structured, text = _call_tool(settings, ns, operation.name, arguments, progress)
+    except KeyboardInterrupt:
+        progress.clear()
+        print(_interrupted(operation.name, arguments), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    progress.clear()
     if is_error:
         print(text, file=sys.stderr)
         if text.startswith(f"Invalid arguments for {operation.name}"):
@@ -230,6 +235,45 @@ def cmd_call(ns: argparse.Namespace) -> int:
         return 1
     print(call_input.printable_result(structured, text))
     return 0
+
+
+def _call_tool(
+    settings: Settings, ns: argparse.Namespace, tool: str, arguments: dict[str, Any], progress: Any
+) -> tuple[bool, Any, str]:
+    """One tool call through a real MCP client, its progress notifications going to ``progress``."""
+    import anyio
+    from mcp import Client
+    from mcp_types import RequestParamsMeta
+
+    from mix_mcp.observe.telemetry import tracing_from_env
+
+    async def call(server: Server[ServerState]) -> tuple[bool, Any, str]:
+        async with Client(server) as client, anyio.create_task_group() as ticking:
+            ticking.start_soon(progress.tick)
+            try:
+                # In process, the progress token in _meta is what makes the run tools report progress; the
+                # client's callback then receives each report directly.
+                result = await client.call_tool(
+                    tool, arguments, progress_callback=progress, meta=RequestParamsMeta(progress_token=_PROGRESS_ID)
+                )
+            finally:
+                ticking.cancel_scope.cancel()
+        text = "\n".join(getattr(block, "text", "") for block in result.content)
+        return result.is_error, result.structured_content, text
+
+    with mix_target(settings, ns.db) as effective, tracing_from_env():
+        return anyio.run(call, _build(effective))
+
+
+def _interrupted(tool: str, arguments: dict[str, Any]) -> str:
+    """The one line a Ctrl-C leaves: what stopped, and what became of the run it followed."""
+    if tool in _RUN_TOOLS:
+        session = arguments.get("session_id", "?")
+        return (
+            f"mix-mcp call: interrupted; {tool} stopped and asked Mix to cancel the agent run it was following in "
+            f"session {session} (list_messages shows what the run wrote)"
+        )
+    return f"mix-mcp call: interrupted; {tool} stopped"
 
 
 def cmd_tools(ns: argparse.Namespace) -> int:
@@ -283,9 +327,28 @@ def cmd_doctor(ns: argparse.Namespace) -> int:
     else:
         _configure_logging(settings)
         with mix_target(settings) as effective:
-            report = anyio.run(diagnose, effective)
+            report = anyio.run(partial(diagnose, effective, try_tools=settings.use_emulator))
+        if settings.use_emulator:
+            report.checks.insert(1, _emulator_check(settings, effective))
     print(json.dumps(report.as_json(), indent=2) if ns.json else render_text(report))
     return 0 if report.ok else 1
+
+
+def _emulator_check(settings: Settings, effective: Settings) -> Any:
+    """doctor's line on which built-in emulator it checked: the per-user one (where, which pid) or a private one."""
+    from mix_mcp.cli.doctor import Check
+    from mix_mcp.emulator import daemon
+
+    place = daemon.place_for(settings.home, settings.mix_version)
+    instance = daemon.read_record(place)
+    if settings.emulator_mode == "private" or instance is None or instance.url != effective.base_url:
+        return Check("built-in emulator", "info", f"a private one inside this process at {effective.base_url}")
+    return Check(
+        "built-in emulator",
+        "info",
+        f"the per-user one at {instance.url} (pid {instance.pid}), sessions kept in {place.folder}",
+        "`mix-mcp emulator status` shows it, `mix-mcp emulator reset` starts it afresh.",
+    )
 
 
 def cmd_config(ns: argparse.Namespace) -> int:
@@ -361,7 +424,10 @@ def build_parser() -> argparse.ArgumentParser:
     call = commands.add_parser(
         "call",
         help="call one tool and print its structured result",
-        description="Call one tool in process and print its structured result as JSON; exit 1 on a tool error.",
+        description=(
+            "Call one tool through an in-process MCP server and print its structured result as JSON on stdout; "
+            "progress of agent runs goes to stderr. Exit 1 on a tool error, 130 on Ctrl-C."
+        ),
         epilog=CALL_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -375,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument(
         "--db",
         metavar="PATH",
-        help="with --emulator: keep the emulator's sessions in this SQLite file between calls (default: in memory)",
+        help="with --emulator: use an emulator inside this call with its sessions in this SQLite file instead of "
+        "the per-user one (runs and permissions end with the call)",
     )
     _add_settings_flags(call)
     call.set_defaults(handler=cmd_call)
@@ -487,6 +554,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mix-mcp: configuration error: {exc}", file=sys.stderr)
         return 2
+    except EmulatorUnavailable as exc:
+        print(f"mix-mcp: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # Whoever read stdout (`| head`) has stopped reading: that is their choice, not a failure.
         _silence_stdout()

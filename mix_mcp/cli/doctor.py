@@ -6,9 +6,12 @@ or rejected API key, a base URL with the wrong path, and a URL that answers but 
 UI, a proxy page, another JSON service). Each gets one piece of advice. A healthy answer is also
 read for fields this version does not know, the sign of a newer Mix revision.
 
-Then doctor asks which of the eight operations this Mix offers, without changing anything: each
-operation's route is called for a session id that cannot exist, with an empty body, so Mix refuses
-it (400, 404, 500) unless its router has no such route at all, and reads the version ``/health`` reports.
+Then doctor asks which of the operations behind the published tools this Mix offers, without changing
+anything: each operation's route is called for an id that cannot exist, with an empty body, so Mix
+refuses it (400, 404, 500) unless its router has no such route at all, and reads the version ``/health``
+reports. Against the built-in emulator it goes further and tries every published tool on a scratch
+session (``tool_tryout``). An https:// URL that reaches a plain-HTTP Mix is told so, after one probe of
+the http:// address.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from mix_mcp.listening import is_loopback
 from mix_mcp.mix.client import SESSION_LIST, CallStats, MixClient
 from mix_mcp.mix.endpoints import ALL_ENDPOINTS, HEALTH_CHECK, LIST_SESSIONS, Endpoint
 from mix_mcp.mix.errors import (
+    PLAIN_HTTP_REASON,
     MixAPIError,
     MixMCPError,
     MixResponseError,
@@ -34,6 +38,7 @@ from mix_mcp.mix.errors import (
     MixUnreachableError,
     OperationUnavailableError,
     WrongBaseURLError,
+    plain_http_advice,
 )
 from mix_mcp.mix.models import SessionData
 from mix_mcp.tools.operations import OPERATIONS
@@ -68,6 +73,8 @@ class Report:
     mix_version: str | None = None
     #: Operation id -> whether this Mix routes it.
     operations: dict[str, bool] = field(default_factory=dict)
+    #: Published tool -> 'ok', 'failed: ...' or 'not tried' (``doctor --emulator`` only).
+    tools: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -77,8 +84,13 @@ class Report:
         return {"ok": self.ok, **asdict(self)}
 
 
-async def diagnose(settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None) -> Report:
-    """Run every check against the Mix that ``settings`` points at (one attempt, no retries)."""
+async def diagnose(
+    settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None, try_tools: bool = False
+) -> Report:
+    """Run every check against the Mix that ``settings`` points at (one attempt, no retries).
+
+    ``try_tools`` (the built-in emulator only) also calls every published tool on a scratch session.
+    """
     report = Report(base_url=settings.display_base_url)
     report.checks.append(_configuration(settings))
     probe = settings.with_overrides(max_retries=0)
@@ -92,10 +104,12 @@ async def diagnose(settings: Settings, *, transport: httpx2.AsyncBaseTransport |
                 report.latency_ms = _elapsed_ms(started)
                 report.checks.append(_answered(settings, error.status, report.latency_ms))
             report.checks.append(_failure(error, settings))
+            if isinstance(error, MixUnreachableError) and error.reason == PLAIN_HTTP_REASON:
+                report.checks.append(await _plain_http_probe(settings, transport))
             return report
         report.latency_ms = _elapsed_ms(started)
         report.mix_version = await _health_version(client)
-        report.operations = {op.operation_id: await _offers(client, op) for op in ALL_ENDPOINTS}
+        report.operations = {op.operation_id: await _offers(client, op) for op in _probed_endpoints()}
     sessions: list[dict[str, Any]] = data or []  # early Mix versions send null for none
     report.session_count = len(sessions)
     report.checks.append(_answered(settings, stats.status or 200, report.latency_ms))
@@ -107,7 +121,83 @@ async def diagnose(settings: Settings, *, transport: httpx2.AsyncBaseTransport |
     report.extra_fields = sorted({key for item in sessions for key in item} - KNOWN_SESSION_FIELDS)
     report.checks.append(_versions(report))
     report.checks.append(_revision(report.extra_fields, bool(sessions)))
+    if try_tools:
+        report.checks.append(await _tools(settings, report))
     return report
+
+
+def _probed_endpoints() -> list[Endpoint]:
+    """The session endpoints and every endpoint a tool uses, once each, in table order."""
+    seen: dict[str, Endpoint] = {op.operation_id: op for op in ALL_ENDPOINTS}
+    for operation in OPERATIONS:
+        seen.setdefault(operation.endpoint.operation_id, operation.endpoint)
+    return list(seen.values())
+
+
+async def _tools(settings: Settings, report: Report) -> Check:
+    """Every published tool tried on a scratch session (see ``tool_tryout``)."""
+    from mix_mcp.cli.tool_tryout import try_published_tools
+
+    try:
+        tryout = await try_published_tools(settings)
+    except Exception as exc:  # the check reports; it never crashes doctor
+        return Check(
+            "tools",
+            "fail",
+            f"the tools could not be tried: {type(exc).__name__}: {exc}",
+            "Run `mix-mcp doctor --emulator --log-level DEBUG` and report the output.",
+        )
+    for name in tryout.published:
+        trial = tryout.trials.get(name)
+        report.tools[name] = (
+            "not tried"
+            if trial is None
+            else (trial.outcome if trial.outcome == "ok" else f"{trial.outcome}: {trial.detail}")
+        )
+    count = len(tryout.published)
+    tried = count - len(tryout.untried)
+    detail = f"{count} tools published; {tried} tried on a scratch session"
+    detail += ", which was deleted" if not tryout.leftovers else f"; left behind: {', '.join(tryout.leftovers)}"
+    if tryout.failed:
+        failures = "; ".join(f"{t.tool}: {t.detail}" for t in tryout.failed)
+        return Check(
+            "tools",
+            "fail",
+            f"{detail}; failed: {failures}",
+            "Run the failing tool with `mix-mcp call TOOL ... --emulator` to see its whole answer, and report it.",
+        )
+    if tryout.not_offered:
+        detail += f"; not offered by this Mix version: {', '.join(tryout.not_offered)}"
+    if tryout.untried:
+        return Check(
+            "tools",
+            "info",
+            f"{detail}; all worked; not tried: {', '.join(tryout.untried)}",
+            "doctor does not know how to try these tools safely; `mix-mcp call` tries one by hand.",
+        )
+    if tryout.not_offered:
+        worked = [name for name in tryout.published if report.tools.get(name) == "ok"]
+        return Check("tools", "ok", f"{detail}; the other {len(worked)} worked: {', '.join(worked)}")
+    return Check("tools", "ok", f"{detail}; all {count} worked: {', '.join(tryout.published)}")
+
+
+async def _plain_http_probe(settings: Settings, transport: httpx2.AsyncBaseTransport | None) -> Check:
+    """Ask the http:// twin of an https:// base URL once, to confirm it is plain HTTP that answers there."""
+    parts = urlsplit(settings.base_url)
+    plain = f"http://{parts.hostname}" + (f":{parts.port}" if parts.port else ":443")
+    try:
+        async with httpx2.AsyncClient(transport=transport, timeout=settings.connect_timeout) as client:
+            response = await client.get(plain + HEALTH_CHECK.path)
+    except httpx2.HTTPError as exc:
+        return Check(
+            "plain HTTP", "info", f"GET {plain}{HEALTH_CHECK.path} did not answer either ({type(exc).__name__})"
+        )
+    return Check(
+        "plain HTTP",
+        "info",
+        f"GET {plain}{HEALTH_CHECK.path} answered HTTP {response.status_code}: the server there speaks plain HTTP",
+        f"Set {_BASE_URL} to {plain}" + (parts.path.rstrip("/") or "") + ".",
+    )
 
 
 async def _health_version(client: MixClient) -> str | None:
@@ -136,13 +226,13 @@ async def _offers(client: MixClient, endpoint: Endpoint) -> bool:
 
 def _versions(report: Report) -> Check:
     """Which operations, and so which tools, this Mix offers; and the version its health check reports."""
-    by_id = {op.endpoint.operation_id: op.name for op in OPERATIONS}
-    offered = [by_id[op_id] for op_id, yes in report.operations.items() if yes and op_id in by_id]
-    missing = [by_id[op_id] for op_id, yes in report.operations.items() if not yes and op_id in by_id]
+    tools = [op.name for op in OPERATIONS]
+    offered = [op.name for op in OPERATIONS if report.operations.get(op.endpoint.operation_id)]
+    missing = [name for name in tools if name not in offered]
     version = f"/health reports version {report.mix_version!r}" if report.mix_version else "/health reports no version"
     detail = f"{version}; offers {', '.join(offered)}"
     if not missing:
-        return Check("operations", "ok", detail + " (all eight tools work)")
+        return Check("operations", "ok", f"{detail} (the routes of all {len(tools)} tools answer)")
     return Check(
         "operations",
         "info",
@@ -190,6 +280,10 @@ def _failure(error: MixMCPError, settings: Settings) -> Check:
     if isinstance(error, WrongBaseURLError):
         return _wrong_path(settings, f"HTTP 404 from GET {_sessions_url(settings)}, and from its /health")
     if isinstance(error, MixUnreachableError):
+        if error.reason == PLAIN_HTTP_REASON:
+            return Check(
+                "reach Mix", "fail", f"TLS failed: {error.url} ({error.reason})", plain_http_advice(error.url) + "."
+            )
         if "resolved" in error.reason:
             advice = f"Check the host name in {_BASE_URL} (now {base}); it does not resolve."
         else:

@@ -32,6 +32,8 @@ MIX_CONNECTION: Final = HelpSection(
         "api_key",
         "extra_headers",
         "use_emulator",
+        "emulator_mode",
+        "home",
         "connect_timeout",
         "read_timeout",
         "call_timeout",

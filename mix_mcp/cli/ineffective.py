@@ -37,6 +37,10 @@ def ineffective_flags(command: str, ns: argparse.Namespace, settings: Settings) 
         flags = _given(ns, _NETWORK_ONLY)
         if flags:
             warnings.append(_line(flags, "over stdio; they apply with --transport http or sse"))
+    if not settings.use_emulator:
+        flags = _given(ns, ("emulator_mode", "home"))
+        if flags:
+            warnings.append(_line(flags, "without --emulator: they choose which built-in emulator is used"))
     if settings.use_emulator and getattr(ns, "base_url", None) is not None:
         warnings.append(_line(["--base-url"], "with --emulator: the built-in emulator stands in for Mix"))
     if command == "doctor":

@@ -66,6 +66,11 @@ DEFAULT_CHOICES: Final = ("yes", "no")
 QUESTION_TITLE: Final = "The agent has a question"
 #: Characters of a tool's JSON input per ``tool_use_parameter_delta``.
 DELTA_CHARS: Final = 8
+#: What a stream resumed with no run left to follow says (see ``ScriptedAgent.stream``).
+_NO_RUN: Final = (
+    "No run in progress in this session to follow after event {after}: it ended, or Mix restarted since and "
+    "its runs ended with it. list_messages shows what the session holds; send a new message to start a run."
+)
 
 
 @dataclass
@@ -433,10 +438,20 @@ class ScriptedAgent:
         resume = request.headers.get("last-event-id")
         self.stream_opens.append((session_id, resume))
         after = self.hub.resume_point(session_id, resume)
+        # A stream resumed after an event with nothing to replay and no run in progress (the run ended, or
+        # the emulator restarted since and its runs with it) says so at once in an ``error`` event (the
+        # contract's ``type`` is free text; ``no_run`` is the emulator's word), instead of leaving the
+        # follower to wait in silence for a run that will never write.
+        resumed = resume is not None and resume.strip().isdigit()
+        lost = _NO_RUN.format(after=resume) if resumed and not self.running(session_id) else None
         drop_after, self.settings.drop_stream_after = self.settings.drop_stream_after, None
         return StreamingResponse(
             self.hub.follow(
-                session_id, after, heartbeat_interval=self.settings.heartbeat_interval, drop_after=drop_after
+                session_id,
+                after,
+                heartbeat_interval=self.settings.heartbeat_interval,
+                drop_after=drop_after,
+                nothing_to_follow=lost,
             ),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

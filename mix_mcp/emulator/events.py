@@ -104,15 +104,25 @@ class EventHub:
         return event
 
     async def follow(
-        self, session_id: str, after: int, *, heartbeat_interval: float, drop_after: int | None = None
+        self,
+        session_id: str,
+        after: int,
+        *,
+        heartbeat_interval: float,
+        drop_after: int | None = None,
+        nothing_to_follow: str | None = None,
     ) -> AsyncIterator[bytes]:
         """``connected``, then what came after ``after``, then live events; heartbeats in the silences.
 
         ``drop_after`` cuts the connection after that many events (markers excluded), to make a client
-        resume. A deleted session's stream ends after its ``session_deleted``.
+        resume. A deleted session's stream ends after its ``session_deleted``. ``nothing_to_follow`` is the
+        text of an ``error`` event sent right after ``connected`` when nothing is logged after ``after``.
         """
         channel = self.channel(session_id)
         yield self._marker(channel, "connected", {"sessionId": session_id}, after).encode()
+        if nothing_to_follow is not None and channel.latest_id() <= after:
+            notice = {"type": "no_run", "error": nothing_to_follow}
+            yield self._marker(channel, "error", notice, after).encode()
         sent = 0
         while True:
             fresh = [event for event in channel.log if event.id > after]

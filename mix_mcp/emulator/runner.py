@@ -12,19 +12,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hmac
 import logging
 import os
+import secrets
 import socket
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Final
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
+from mix_mcp._version import __version__
+from mix_mcp.emulator import daemon
 from mix_mcp.emulator.agent import AgentSettings, ScriptedAgent
 from mix_mcp.emulator.app import create_app
 from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES
@@ -107,11 +116,14 @@ async def serve_emulator(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     mix_version: str = DEFAULT_VERSION,
     agent: AgentSettings | None = None,
+    instance_token: str | None = None,
 ) -> None:
     """Run the emulator until cancelled or interrupted.
 
     Once it accepts connections, one line goes to stderr, ``Mix emulator listening on <url>``, which is
     what a parent process waits for when it started the emulator on port 0; ``ready(url)`` is then called.
+    With ``instance_token`` it also answers ``daemon.INSTANCE_PATH`` to whoever presents that token, which
+    is how the per-user emulator proves it is the one its record names.
     """
     profile = profile_for(mix_version)
     store = open_store(db, seed=seed, large_session_messages=large_session_messages, profile=profile)
@@ -119,6 +131,8 @@ async def serve_emulator(
         sock = bind_socket(host, port)
         url = socket_url(sock)
         app = create_app(store, api_key=api_key, max_body_bytes=max_body_bytes, profile=profile, agent=agent)
+        if instance_token is not None:
+            add_instance_route(app, instance_token, mix_version)
         server = make_server(app)
 
         def announce() -> None:
@@ -130,6 +144,18 @@ async def serve_emulator(
         await run_server(server, sock, announce)
     finally:
         store.close()
+
+
+def add_instance_route(app: Starlette, token: str, mix_version: str) -> None:
+    """``GET daemon.INSTANCE_PATH``: this process's pid, for the one token its record holds (else 403)."""
+
+    async def instance(request: Request) -> Response:
+        given = request.headers.get(daemon.INSTANCE_HEADER, "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return JSONResponse({"error": "not the token of this emulator"}, status_code=403)
+        return JSONResponse({"pid": os.getpid(), "version": __version__, "mixVersion": mix_version})
+
+    app.router.routes.insert(0, Route(daemon.INSTANCE_PATH, instance, methods=["GET"]))
 
 
 class BackgroundEmulator:
@@ -255,16 +281,41 @@ def _non_negative(text: str) -> int:
     return value
 
 
+ACTIONS: Final = ("start", "status", "stop", "reset")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mix-mcp emulator",
-        description="Run a local emulator of the Mix sessions REST API, to try mix-mcp without Mix and to test it.",
+        description=(
+            "Run a local emulator of the Mix sessions REST API, to try mix-mcp without Mix and to test it.\n"
+            "Without ACTION it serves in the foreground until Ctrl-C. The ACTIONs manage the per-user\n"
+            "emulator that `--emulator` (serve, call, doctor) starts on first use and shares between\n"
+            "processes; its sessions are kept in the data location (--home)."
+        ),
         epilog=(
-            "example:\n"
+            "examples:\n"
             "  mix-mcp emulator --port 0 --db /tmp/mix.db --large-session 2000\n"
-            "  (prints 'Mix emulator listening on http://127.0.0.1:<port>' on stderr when ready)"
+            "  (prints 'Mix emulator listening on http://127.0.0.1:<port>' on stderr when ready)\n"
+            "  mix-mcp emulator status      # is the per-user emulator running, where, with what data\n"
+            "  mix-mcp emulator reset       # stop it and delete its sessions: the next --emulator starts afresh\n"
+            "  mix-mcp emulator stop        # stop it, keeping its sessions\n"
+            "  mix-mcp emulator start --agent-step-delay 0.5   # start it now, with slower agent runs"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=ACTIONS,
+        metavar="ACTION",
+        help="start, status, stop or reset the per-user emulator (default: serve in the foreground)",
+    )
+    parser.add_argument(
+        "--home",
+        default=None,
+        help=f"with an ACTION: the per-user data location (default ${daemon.HOME_ENV}, else "
+        "$XDG_DATA_HOME/mix-mcp, else ~/.local/share/mix-mcp)",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="interface to bind (default: %(default)s)")
     parser.add_argument(
@@ -301,9 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mix-version",
         choices=list(PROFILES),
-        default=DEFAULT_VERSION,
-        help="the Mix version to play: its routes, fields and quirks (default: %(default)s; "
-        "docs/compatibility.md lists what each one does)",
+        default=None,
+        help=f"the Mix version to play: its routes, fields and quirks (default: {DEFAULT_VERSION}; with stop, "
+        "status or reset: every version; docs/compatibility.md lists what each one does)",
     )
     parser.add_argument(
         "--agent-step-delay",
@@ -320,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long the scripted agent's questions (messages starting 'ask:', on a Mix version that has "
         "questions) wait for an answer (default: %(default)s)",
     )
+    # The per-user emulator's own launch (daemon.launch_args); not for people.
+    parser.add_argument("--detach", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--instance-file", default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -331,9 +385,27 @@ def _positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``mix-mcp emulator``: serve in the foreground until Ctrl-C."""
+    """``mix-mcp emulator``: serve in the foreground until Ctrl-C, or manage the per-user emulator."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.action is not None:
+        return _manage(args)
+    announce: Callable[[str], None] | None = None
+    token: str | None = None
+    if args.instance_file is not None:
+        token = secrets.token_urlsafe(24)
+        record = Path(args.instance_file)
+        signal_ready = _detach() if args.detach else None
+
+        def announce(url: str) -> None:
+            daemon.write_record(
+                record,
+                daemon.Instance(os.getpid(), url, token or "", __version__, args.mix_version or DEFAULT_VERSION,
+                                time.time()),
+            )  # fmt: skip
+            if signal_ready is not None:
+                signal_ready()
+
     try:
         asyncio.run(
             serve_emulator(
@@ -344,10 +416,12 @@ def main(argv: list[str] | None = None) -> int:
                 api_key=args.api_key,
                 large_session_messages=args.large_session,
                 max_body_bytes=args.max_body_bytes,
-                mix_version=args.mix_version,
+                mix_version=args.mix_version or DEFAULT_VERSION,
                 agent=AgentSettings(
                     step_delay=max(0.0, args.agent_step_delay), question_timeout=args.agent_question_timeout
                 ),
+                ready=announce,
+                instance_token=token,
             )
         )
     except KeyboardInterrupt:
@@ -356,3 +430,97 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("cannot start the Mix emulator: %s", exc)
         return 1
     return 0
+
+
+def _detach() -> Callable[[], None]:
+    """Fork: this process waits for the child's word and exits 0 (ready) or 1; the child serves on.
+
+    Whoever launched this process can so wait for it to end, knowing the emulator is up, and leaves no
+    child process behind. The child gets a function to call once it listens.
+    """
+    read_end, write_end = os.pipe()
+    if os.fork() > 0:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            word = pipe.read()
+        os._exit(0 if word == b"ready" else 1)
+    os.close(read_end)
+    with contextlib.suppress(OSError):
+        os.setsid()
+
+    def signal_ready() -> None:
+        os.write(write_end, b"ready")
+        os.close(write_end)
+
+    return signal_ready
+
+
+def _start_args(args: argparse.Namespace) -> list[str]:
+    """The foreground options given to ``start`` that the per-user emulator takes on."""
+    extra = []
+    if args.agent_step_delay != AgentSettings.step_delay:
+        extra += ["--agent-step-delay", str(args.agent_step_delay)]
+    if args.large_session:
+        extra += ["--large-session", str(args.large_session)]
+    if not args.seed:
+        extra.append("--no-seed")
+    if args.max_body_bytes != DEFAULT_MAX_BODY_BYTES:
+        extra += ["--max-body-bytes", str(args.max_body_bytes)]
+    return extra
+
+
+def _manage(args: argparse.Namespace) -> int:
+    """``mix-mcp emulator start|status|stop|reset``: one line per emulator concerned, on stdout."""
+    try:
+        if args.action == "start":
+            place = daemon.place_for(args.home, args.mix_version or DEFAULT_VERSION)
+            before = daemon.running(place)
+            instance = daemon.ensure_running(place, _start_args(args))
+            verb = "already running" if before is not None and before.pid == instance.pid else "started"
+            print(
+                f"{verb}: Mix {place.mix_version} emulator at {instance.url} (pid {instance.pid}); "
+                f"data in {place.folder}"
+            )
+            if before is not None and _start_args(args):
+                print(
+                    "note: it was already running, so the options given did not apply; `stop` it first", file=sys.stderr
+                )
+            return 0
+        chosen = [daemon.place_for(args.home, args.mix_version)] if args.mix_version else daemon.places(args.home)
+        if not chosen:
+            print(f"no per-user emulator in {daemon.data_home(args.home)}")
+            return 0
+        for place in chosen:
+            _manage_one(args.action, place)
+    except daemon.EmulatorProcessError as exc:
+        print(f"mix-mcp emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _manage_one(action: str, place: daemon.Place) -> None:
+    name = f"Mix {place.mix_version} emulator"
+    if action == "status":
+        instance = daemon.running(place)
+        if instance is None:
+            print(f"{name}: not running; data in {place.folder}")
+        else:
+            print(
+                f"{name}: running at {instance.url} (pid {instance.pid}, mix-mcp {instance.version}); "
+                f"data in {place.folder}"
+            )
+    elif action == "stop":
+        stopped = daemon.stop(place)
+        print(f"{name}: stopped (pid {stopped.pid})" if stopped else f"{name}: was not running")
+    else:
+        stopped = daemon.reset(place)
+        if stopped is None:
+            print(f"{name}: its sessions deleted; the next --emulator starts afresh")
+            return
+        # It was running: start it afresh at once, on the same port when free, so that servers still
+        # holding its address (a long-running `serve --emulator`) go on with the fresh one.
+        fresh = daemon.ensure_running(place)
+        print(
+            f"{name}: stopped (pid {stopped.pid}), its sessions deleted, "
+            f"started afresh at {fresh.url} (pid {fresh.pid})"
+        )

@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from mix_mcp.mix.endpoints import (
     Endpoint,
 )
 from mix_mcp.mix.errors import (
+    PLAIN_HTTP_REASON,
     ErrorHints,
     MixAPIError,
     MixMCPError,
@@ -441,7 +443,7 @@ class MixClient:
         if isinstance(failure, httpx2.TimeoutException):
             return MixTimeoutError(url, "waiting for the answer", self.settings.read_timeout, operation)
         reason = _describe_transport_error(failure)
-        return MixUnreachableError(url, reason, operation)
+        return MixUnreachableError(url, reason, operation, emulator=self.settings.use_emulator)
 
     def _decode_success(self, reply: Reply, endpoint: Endpoint, path: str, operation: str | None) -> Any:
         if not reply.body or reply.body.isspace():
@@ -665,12 +667,18 @@ def _causes(failure: BaseException) -> list[BaseException]:
     return chain
 
 
+#: What OpenSSL says when the server's first bytes are not TLS: most often an HTTP answer to the handshake.
+_NOT_TLS: Final = ("wrong version number", "record layer failure", "packet length too long", "http request")
+
+
 def _describe_transport_error(failure: Exception) -> str:
     if isinstance(failure, httpx2.ConnectError):
         chain = _causes(failure)
         if any(isinstance(c, ConnectionRefusedError) for c in chain):
             return "connection refused"
         text = " ".join(str(c) for c in chain).lower()
+        if any(isinstance(c, ssl.SSLError) for c in chain) and any(sign in text for sign in _NOT_TLS):
+            return PLAIN_HTTP_REASON
         if "refused" in text:
             return "connection refused"
         if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "name resolution" in text:

@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Final
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -205,18 +206,41 @@ class WrongBaseURLError(MixMCPError):
         )
 
 
+#: ``MixUnreachableError.reason`` when an https:// URL reached a server that answered without TLS.
+PLAIN_HTTP_REASON: Final = "it answers plain HTTP, not HTTPS: the TLS handshake got a non-TLS answer"
+
+
+def plain_http_advice(url: str) -> str:
+    """'Mix at https://host:port answers plain HTTP, not HTTPS: use http://host:port' for a request URL."""
+    parts = urlsplit(url)
+    return (
+        f"Mix at https://{parts.netloc} answers plain HTTP, not HTTPS: use http://{parts.netloc} "
+        f"({describe_setting('base_url')}), or put Mix behind a TLS proxy"
+    )
+
+
 @dataclass
 class MixUnreachableError(MixMCPError):
-    """No HTTP answer at all: connection refused, DNS failure, reset."""
+    """No HTTP answer at all: connection refused, DNS failure, reset, or TLS spoken to a plain HTTP server."""
 
     url: str
     reason: str
     operation: str | None = None
+    #: Whether the Mix is the built-in emulator (``--emulator``), which the user can start again.
+    emulator: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(f"Mix is unreachable at {self.url}: {self.reason}")
 
     def explain(self, hints: ErrorHints) -> str:
+        if self.reason == PLAIN_HTTP_REASON:
+            return f"{self.failed(self.operation)}: {plain_http_advice(self.url)}. ({self.url} failed: {self.reason}.)"
+        if self.emulator:
+            return (
+                f"{self.failed(self.operation)}: the built-in Mix emulator is not running at {self.url} "
+                f"({self.reason}): it was stopped or reset, or it crashed. `mix-mcp emulator start` starts it again at "
+                "the same address, where this server finds it; `mix-mcp emulator status` shows it."
+            )
         return (
             f"{self.failed(self.operation)}: Mix is unreachable at {self.url} ({self.reason}). Start the Mix server "
             "there, point mix-mcp at the right one with MIX_BASE_URL / --base-url, or try the built-in emulator "

@@ -173,3 +173,36 @@ def test_bad_configuration_is_a_failed_check() -> None:
     code, out = doctor("--base-url", "ftp://mix")
     assert code == 1
     assert "[FAIL] configuration: --base-url / MIX_BASE_URL must be an http(s) URL" in out
+
+
+@pytest.mark.slow
+def test_doctor_on_the_emulator_tries_every_published_tool_on_a_scratch_session() -> None:
+    from mix_mcp.cli.tool_tryout import SCRATCH_TITLE
+    from mix_mcp.tools.operations import OPERATIONS
+
+    code, report = doctor_json("--emulator")
+    assert code == 0, report
+    published = [op.name for op in OPERATIONS]
+    assert report["tools"] == dict.fromkeys(published, "ok")  # counted from what is published, each one tried
+    check = next(c for c in report["checks"] if c["name"] == "tools")
+    assert check["status"] == "ok"
+    assert (
+        f"{len(published)} tools published; {len(published)} tried on a scratch session, which was deleted"
+        in (check["detail"])
+    )
+    assert "eight" not in json.dumps(report)
+    listed = run_cli("call", "list_sessions", "--emulator")  # the same per-user emulator doctor used
+    assert listed.returncode == 0 and SCRATCH_TITLE not in listed.stdout
+
+
+@pytest.mark.slow
+def test_https_to_a_plain_http_mix_says_so_and_names_the_http_url(emulator_url: str) -> None:
+    address = emulator_url.removeprefix("http://")
+    code, out = doctor("--base-url", f"https://{address}")
+    assert code == 1
+    assert f"Mix at https://{address} answers plain HTTP, not HTTPS: use http://{address}" in out
+    assert f"GET http://{address}/health answered HTTP 200" in out
+    assert "Start Mix at" not in out
+    called = run_cli("call", "list_sessions", "--base-url", f"https://{address}", "--max-retries", "0")
+    assert called.returncode == 1
+    assert f"Mix at https://{address} answers plain HTTP, not HTTPS: use http://{address}" in called.stderr
