@@ -53,7 +53,8 @@ class SessionResource:
     name: str
     title: str
     description: str
-    mime_type: str
+    #: ``None`` when it varies (a session's files are of every kind).
+    mime_type: str | None
     operation: str
     #: Session id (``None`` for the list) -> the operation's arguments.
     arguments: Callable[[str | None], dict[str, Any]]
@@ -102,7 +103,7 @@ RESOURCES: Final[tuple[SessionResource, ...]] = (
         title="A file of a Mix session",
         description="One file of the session's storage directory (list_session_files names them): text as text, "
         "images and other files as base64 blobs, up to 5 MiB.",
-        mime_type="application/octet-stream",
+        mime_type=None,
         operation="read_session_file",
         arguments=lambda session_id: {"session_id": session_id},
         suffix=_FILE_SUFFIX,
