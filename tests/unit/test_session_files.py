@@ -15,6 +15,11 @@ from python_multipart.multipart import parse_options_header
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 
+from mix_mcp.config import Settings
+from mix_mcp.emulator import DEMO_SESSION_ID, EMPTY_SESSION_ID, BackgroundEmulator
+from mix_mcp.emulator.images import png_size
+from mix_mcp.mix.client import MixClient, ReadLimit, Upload
+from mix_mcp.mix.errors import AnswerTooLargeError, ErrorHints
 from mix_mcp.serving.server import run_operation
 from mix_mcp.tools.arguments import MAX_READ_BYTES, MAX_UPLOAD_BYTES
 from mix_mcp.tools.operations import OPERATIONS_BY_NAME
@@ -175,3 +180,22 @@ async def test_a_long_text_is_cut_with_the_arguments_that_read_it_whole() -> Non
     structured = result.structured_content
     assert structured is not None and structured["truncated"] is True and len(structured["text"]) == 2_000
     assert structured["next_arguments"] == {"session_id": SID, "name": "log.txt", "max_chars": len(text)}
+
+
+@pytest.mark.anyio
+async def test_the_client_library_methods_reach_a_real_mix_s_files() -> None:
+    with BackgroundEmulator(mix_version="2026-02") as emulator:
+        async with MixClient(Settings(base_url=emulator.url, max_retries=0)) as client:
+            stored = await client.upload_session_file(EMPTY_SESSION_ID, Upload("x y.txt", b"hello", "text/plain"))
+            assert (stored.name, stored.size, stored.is_dir) == ("x y.txt", 5, False)
+            assert [f.name for f in await client.list_session_files(EMPTY_SESSION_ID)] == ["x y.txt"]
+            got = await client.get_session_file(EMPTY_SESSION_ID, "x y.txt")
+            assert got.content == b"hello" and got.content_type.startswith("text/plain")
+            thumb = await client.get_session_file(DEMO_SESSION_ID, "screenshot.png", thumb="w80")
+            assert png_size(thumb.content) == (80, 50)
+            small = ReadLimit(100, "use a thumbnail")
+            with pytest.raises(AnswerTooLargeError) as too_large:
+                await client.get_session_file(DEMO_SESSION_ID, "screenshot.png", limit=small)
+            assert "use a thumbnail" in too_large.value.describe(ErrorHints())
+            await client.delete_session_file(EMPTY_SESSION_ID, "x y.txt")
+            assert await client.list_session_files(EMPTY_SESSION_ID) == []
