@@ -27,6 +27,7 @@ from mix_mcp._version import __version__
 from mix_mcp.emulator import quirks
 from mix_mcp.emulator.agent import AgentSettings, ScriptedAgent
 from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
+from mix_mcp.emulator.files import file_routes
 from mix_mcp.emulator.profiles import SEED, MixProfile
 from mix_mcp.emulator.store import MessageIndexError, SessionNotFoundError, SessionStore, StoreError
 from mix_mcp.emulator.validation import (
@@ -264,10 +265,12 @@ class _Handlers:
     async def rewind_session(self, request: Request) -> Response:
         body = await self._body(request, endpoints.REWIND_SESSION)
         parsed = parse_rewind(body)
-        # cleanupMedia is checked and resolved by version; the emulator keeps no media files to clean up.
+        # cleanupMedia is checked and resolved by version; it removes the session files written after the message.
         cleanup = quirks.cleanup_media(self.profile, body, parsed.cleanup_media)
         logger.debug("rewind %s cleanupMedia=%s", _session_id(request), cleanup)
-        session = await run_in_threadpool(self.store.rewind_session, _session_id(request), message_id=parsed.message_id)
+        session = await run_in_threadpool(
+            self.store.rewind_session, _session_id(request), message_id=parsed.message_id, cleanup_media=cleanup
+        )
         return self._session(session, endpoints.REWIND_SESSION.success_status)
 
     def by_operation(self) -> dict[str, Handler]:
@@ -336,7 +339,7 @@ def create_app(
         middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
     scripted = ScriptedAgent(store, agent, profile)
     app = Starlette(
-        routes=[*_routes(store, profile, scripted), *scripted.routes()],
+        routes=[*_routes(store, profile, scripted), *scripted.routes(), *file_routes(store, profile)],
         middleware=middleware,
         exception_handlers={
             RequestError: _request_error,

@@ -397,3 +397,44 @@ async def test_a_host_that_lets_apps_call_no_tool_still_shows_the_result(
                 assert not await view.frame.locator(action).is_visible(), action
             # Only the host's own calls: the App asked for nothing.
             assert sorted(method for method, _ in record.calls) == ["resources/read", "tools/call", "tools/list"]
+
+
+@pytest.mark.slow
+async def test_the_view_shows_a_sessions_files_with_images_inline(chromium: Path, tmp_path: Path) -> None:
+    """On a Feb 2026 Mix the view lists the session's files: the seeded screenshot as an image (from a data:
+    URI the page checked), a file whose name is markup as plain text, a text file's content on demand."""
+    db = tmp_path / "files.db"
+    store = SessionStore(db)
+    try:
+        seed_demo_data(store)
+        store.put_file(DEMO_SESSION_ID, f"{ATTACK}.txt", ATTACK.encode(), content_type="text/plain")
+    finally:
+        store.close()
+    with (
+        running_emulator("--db", str(db), "--no-seed", "--mix-version", "2026-02") as url,
+        running_server("--transport", "http", "--base-url", url) as server,
+        running_host(server.url) as (host, _record),
+    ):
+        async with browser(chromium, tmp_path / "profile") as context:
+            await context.route("**/*", lambda route: _loopback_only(route, host))
+            view = View(context, host)
+            await view.open("get_session", {"session_id": DEMO_SESSION_ID})
+            image = view.frame.locator("#file-list img")
+            await image.wait_for(timeout=30_000)
+            assert await image.get_attribute("alt") == "screenshot.png"
+            assert (await image.get_attribute("src") or "").startswith("data:image/png;base64,")
+            await view.frame.wait_for_function("document.querySelector('#file-list img').naturalWidth === 160")
+            names = await view.frame.locator("#file-list li b").all_inner_texts()
+            assert sorted(names) == sorted([f"{ATTACK}.txt", "notes.md", "screenshot.png"])
+            hostile = view.frame.locator("#file-list li").filter(has_text=f"{ATTACK}.txt")
+            await hostile.locator("button").click()
+            await hostile.locator("pre").wait_for(timeout=30_000)
+            assert await hostile.locator("pre").inner_text() == ATTACK
+            # Only the screenshot became an image: the markup stayed text.
+            assert await view.frame.locator("#file-list img").count() == 1
+            assert not await view.frame.evaluate("window.__pwned === 1")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await view.page.screenshot(path=str(SCREENSHOTS / "files.png"), full_page=True)
+            log = await view.host_log()
+            assert log["errors"] == []
+            _only_bridge(view)

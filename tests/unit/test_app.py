@@ -31,6 +31,8 @@ def test_the_page_is_told_the_tools_it_may_call_and_the_questions_asked_first() 
         "fork_session",
         "rewind_session",
         "delete_session",
+        "list_session_files",
+        "read_session_file",
     ]
     assert config["confirm"] == {
         "delete_session": OPERATIONS_BY_NAME["delete_session"].confirm,
@@ -46,7 +48,14 @@ def test_a_tool_the_server_leaves_out_is_left_out_of_the_page() -> None:
     settings = Settings(exclude_tools=("fork_session", "delete_session"))
     app = session_app(settings, {op.name: op for op in select_operations(settings)})
     assert app is not None
-    assert _config(app)["tools"] == ["list_sessions", "get_session", "export_session", "rewind_session"]
+    assert _config(app)["tools"] == [
+        "list_sessions",
+        "get_session",
+        "export_session",
+        "rewind_session",
+        "list_session_files",
+        "read_session_file",
+    ]
 
 
 @pytest.mark.parametrize(

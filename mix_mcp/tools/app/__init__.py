@@ -3,7 +3,8 @@
 A transcript is easier to look at than to read as JSON. Hosts that render MCP Apps (in a sandboxed
 iframe) show ``sessions.html`` beside the result of the two tools that name it in their
 ``_meta.ui.resourceUri``: the session's header, its transcript window by window, the session tree,
-and "fork here", "rewind to here" and "delete", each of which the page runs as an ordinary tool call
+its files (images inline, from data: URIs of checked image types), and "fork here", "rewind to here" and
+"delete", each of which the page runs as an ordinary tool call
 through the host.
 
 Everything here is additive, as the extension asks: tool results are unchanged, hosts that do not
@@ -38,6 +39,8 @@ CALLED_TOOLS: Final = (
     "fork_session",
     "rewind_session",
     "delete_session",
+    "list_session_files",
+    "read_session_file",
 )
 #: No origin at all: the page loads nothing and connects nowhere; the host's bridge is its only channel.
 CSP: Final = ResourceCsp(connect_domains=[], resource_domains=[])
