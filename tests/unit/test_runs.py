@@ -126,7 +126,10 @@ def test_the_decoder_follows_the_event_stream_rules() -> None:
         b"data: two\r\r\n",
     ]
     events = [e for chunk in chunks for e in decoder.feed(chunk)]
-    assert events == [StreamEvent("1", "content", {"a": 1}), StreamEvent("1", "message", {"raw": "plain\ntwo"})]
+    assert events == [
+        StreamEvent("1", "content", {"a": 1}),
+        StreamEvent("1", "message", {"raw": "plain\ntwo"}, own_id=False),
+    ]
     assert decoder.retry == 1.5 and decoder.last_event_id == "1"
     assert decoder.feed(b"id: 2\n\n") == [] and decoder.last_event_id == "2", "an id alone moves the resume point"
 
