@@ -33,7 +33,6 @@ from mix_mcp.mix.endpoints import (
 )
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints
 from mix_mcp.mix.models import BROWSER_MODES, SessionData
-from mix_mcp.tools import runs
 from mix_mcp.tools.arguments import (
     AnswerPermissionArguments,
     CreateSessionArguments,
@@ -50,7 +49,8 @@ from mix_mcp.tools.arguments import (
 from mix_mcp.tools.listing import SessionList, shape_session_list
 from mix_mcp.tools.messages import MESSAGES, MessageListing, shape_messages
 from mix_mcp.tools.rendering import Shaped
-from mix_mcp.tools.runs import CallContext, Runner, RunnerResult
+from mix_mcp.tools.runs import tools as runs
+from mix_mcp.tools.runs.tools import CallContext, Runner, RunnerResult
 from mix_mcp.tools.sanitize import SPOTLIGHT_NOTICE, guard_untrusted
 from mix_mcp.tools.schemas import catalogued, input_schema, output_schema
 from mix_mcp.tools.transcripts import TranscriptExport, shape_transcript

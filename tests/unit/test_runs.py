@@ -9,7 +9,7 @@ import pytest
 
 from mix_mcp.mix.events import MAX_EVENT_BYTES, SSEDecoder, StreamEvent, StreamFormatError
 from mix_mcp.tools.permissions import decision, question
-from mix_mcp.tools.runs import MAX_ANSWER_CHARS, RunProgress, RunRecord
+from mix_mcp.tools.runs.tools import MAX_ANSWER_CHARS, RunProgress, RunRecord
 
 
 def event(kind: str, **data: Any) -> StreamEvent:
