@@ -61,9 +61,13 @@ class Events(Action):
     body: bytes
     hold: float = 0.0
 
-    async def apply(self, exchange: Exchange) -> bool:
+    async def open(self, exchange: Exchange) -> None:
+        """Send the headers and ``body``, leaving the connection open."""
         exchange.writer.write(_stream_head() + self.body)
         await exchange.writer.drain()
+
+    async def apply(self, exchange: Exchange) -> bool:
+        await self.open(exchange)
         if self.hold:
             return await Stall(self.hold).apply(exchange)
         return False
