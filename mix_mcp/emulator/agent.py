@@ -31,7 +31,6 @@ are self-contained: ``app.create_app`` only appends them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -368,7 +367,16 @@ class ScriptedAgent:
     async def get_messages(self, request: Request) -> Response:
         session_id = unquote(request.path_params["id"])
         document = json.loads(await run_in_threadpool(self.store.export_session, session_id))
-        return JSONResponse([_backend_message(session_id, m) for m in document["messages"]])
+        messages = [_backend_message(session_id, m) for m in document["messages"]]
+        if self.profile.message_usage:
+            usage = await run_in_threadpool(self.store.message_usage, session_id)
+            for shaped, exported in zip(messages, document["messages"], strict=True):
+                if shaped["id"] in usage:
+                    prompt, completion, cost = usage[shaped["id"]]
+                    shaped |= {"inputTokens": prompt, "outputTokens": completion, "cost": cost}
+                    if exported.get("model") is not None:
+                        shaped["model"] = exported["model"]
+        return JSONResponse(messages)
 
     async def cancel(self, request: Request) -> Response:
         session_id = unquote(request.path_params["id"])
@@ -387,8 +395,7 @@ class ScriptedAgent:
         if state is not None and state.task is not None and not state.task.done():
             state.deleted = True
             state.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(asyncio.shield(state.task), 5.0)
+            await asyncio.wait({state.task}, timeout=5.0)  # raises nothing: the run's end is its own business
         self._emit(session_id, "session_deleted", sessionId=session_id)
         self.hub.close(session_id)
 

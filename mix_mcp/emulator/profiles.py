@@ -14,8 +14,8 @@ Mix releases is a field here, read by the app in one place each; a new Mix relea
   ``cleanupMedia`` false when omitted; no forked sessions at all (a seed without one, and a
   forked session from another version's ``--db`` reads as main); ``max_steps`` and ``thinking_level``
   on messages; ``excludeFromContext: false`` accepted on a send_message callback (the SDK sends it);
-  exports without ``isError`` in tool calls; agent questions (``notification`` events and the
-  notification respond route).
+  exports without ``isError`` in tool calls; stored messages with their model, tokens and cost;
+  agent questions (``notification`` events and the notification respond route).
 * ``2025-09`` plays an early REST-era Mix: no callbacks or rewind routes, an empty list as ``null``,
   no ``sessionType`` in ``SessionData``, a 500 ``sql: no rows`` for deleting an unknown id, a 500
   for forking an unknown session, a missing ``messageIndex`` read as 0 and index 0 refused.
@@ -109,6 +109,9 @@ class MixProfile:
     absent_export_tool_call_fields: frozenset[str] = frozenset()
     #: Agent questions: ``ask:`` messages get a ``notification`` and ``/api/notifications/{id}/respond`` is routed.
     questions: bool = False
+    #: Stored messages (``getSessionMessages``) report each answer's ``model``, ``inputTokens``,
+    #: ``outputTokens`` and ``cost``.
+    message_usage: bool = False
 
     def offers(self, endpoint: endpoints.Endpoint) -> bool:
         return endpoint.operation_id in self.operations
@@ -136,6 +139,7 @@ FEB_2026: Final = MixProfile(
     send_message_exclude_false=True,
     absent_export_tool_call_fields=frozenset({"isError", "metadata"}),
     questions=True,
+    message_usage=True,
 )
 
 EARLY_2025: Final = MixProfile(

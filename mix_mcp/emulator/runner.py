@@ -312,6 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="pause between two events of the scripted agent's runs (default: %(default)s)",
     )
+    parser.add_argument(
+        "--agent-question-timeout",
+        type=_positive,
+        default=AgentSettings.question_timeout,
+        metavar="SECONDS",
+        help="how long the scripted agent's questions (messages starting 'ask:', on a Mix version that has "
+        "questions) wait for an answer (default: %(default)s)",
+    )
     return parser
 
 
@@ -337,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
                 large_session_messages=args.large_session,
                 max_body_bytes=args.max_body_bytes,
                 mix_version=args.mix_version,
-                agent=AgentSettings(step_delay=max(0.0, args.agent_step_delay)),
+                agent=AgentSettings(
+                    step_delay=max(0.0, args.agent_step_delay), question_timeout=args.agent_question_timeout
+                ),
             )
         )
     except KeyboardInterrupt:

@@ -343,6 +343,16 @@ class SessionStore:
         }
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
+    def message_usage(self, session_id: str) -> dict[str, tuple[int, int, float]]:
+        """Each assistant message's (prompt tokens, completion tokens, cost), by message id."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, prompt_tokens, completion_tokens, cost FROM messages "
+                "WHERE session_id = ? AND role = 'assistant'",
+                (session_id,),
+            ).fetchall()
+        return {str(row[0]): (int(row[1]), int(row[2]), round(float(row[3]), _COST_DIGITS)) for row in rows}
+
     # ---------------------------------------------------------------------------------------- writes
 
     def create_session(

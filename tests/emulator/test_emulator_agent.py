@@ -125,6 +125,7 @@ def test_a_message_is_accepted_streamed_stored_and_replayed(client: httpx2.Clien
         ("assistant", "", answer),
     ]
     assert messages[1].id == done["messageId"]
+    assert "cost" not in stored.json()[1], "the seed contract's BackendMessage has no usage fields"
     (call,) = stored.json()[1]["toolCalls"]
     assert call["id"] == call_id and call["name"] == "ReadText" and call["result"] == "# Demo project\nHello."
     exported = client.get(f"/api/sessions/{session_id}/export").json()["messages"][1]["toolCalls"][0]

@@ -37,13 +37,16 @@ from tests.support import running_emulator
 from ._sdk import EVENT_MODELS, check_answer, check_event
 
 BROWSER: Final = "local-browser-service"
+QUESTION_TIMEOUT: Final = 30
 FULL_TESTS = os.environ.get("MIX_MCP_FULL_TESTS") == "1"
 
 
 @pytest.fixture(scope="module")
 def mix_url() -> Iterator[str]:
     """A real ``mix-mcp emulator`` process playing the Feb 2026 Mix, its agent at full speed."""
-    with running_emulator("--mix-version", "2026-02", "--agent-step-delay", "0") as url:
+    with running_emulator(
+        "--mix-version", "2026-02", "--agent-step-delay", "0", "--agent-question-timeout", str(QUESTION_TIMEOUT)
+    ) as url:
         yield url
 
 
@@ -185,6 +188,8 @@ async def test_the_sdk_stream_loop_follows_a_plain_run_and_a_permission_run(mix_
         assert [e.data.success for e in finished] == [True, True]
 
         messages = await mix.messages.list_session_async(id=session_id)
+        answers = [m for m in messages if m.role == "assistant"]
+        assert all(m.model and m.cost and m.input_tokens and m.output_tokens for m in answers), answers
         calls = [call for m in messages for call in m.tool_calls or []]
         assert [(c.name, c.result) for c in calls] == [
             ("ReadText", "# Demo project\nHello."),
@@ -211,7 +216,7 @@ async def test_the_sdk_stream_loop_follows_a_question_run(mix_url: str) -> None:
                 events.append(event)
                 if isinstance(event, models.SSENotificationEvent):
                     assert event.data.notification_type == "question" and event.data.response_type == "choice"
-                    assert event.data.choices == ["postgres", "sqlite"] and event.data.timeout > 0
+                    assert event.data.choices == ["postgres", "sqlite"] and event.data.timeout == QUESTION_TIMEOUT
                     await mix.notifications.respond_to_notification_async(
                         id=event.data.id, type_="choice", value="sqlite"
                     )
@@ -286,8 +291,11 @@ def test_session_files_as_the_sdk_reads_them(mix: Mix, raw: httpx2.Client) -> No
     listed = mix.files.list_session_files(id=session_id)
     assert "notes.txt" in [f.name for f in listed]
     check_answer(models.FileInfo, _json(raw.get(f"/api/sessions/{session_id}/files")))
-    content = mix.files.get_session_file(id=session_id, filename="notes.txt")
-    assert content.content == b"hello files"
+    download = mix.files.get_session_file(id=session_id, filename="notes.txt")
+    try:
+        assert download.status_code == 200 and download.read() == b"hello files"
+    finally:
+        download.close()
     mix.files.delete_session_file(id=session_id, filename="notes.txt")
     assert "notes.txt" not in [f.name for f in mix.files.list_session_files(id=session_id)]
 
@@ -309,3 +317,17 @@ def test_a_fork_left_in_the_db_by_another_version_reads_as_a_main_session() -> N
             check_answer(models.SessionData, _json(raw.get("/api/sessions")))
     finally:
         store.close()
+
+
+def test_feb_2026_still_refuses_what_its_sdk_cannot_send(raw: httpx2.Client) -> None:
+    """Accepting the SDK's defaults is not accepting anything: true excludeFromContext, fork, unknown fields."""
+    callback = {"toolName": "*", "type": "send_message", "messageContent": "hi", "excludeFromContext": True}
+    refused = raw.post("/api/sessions", json={"title": "t", "browserMode": BROWSER, "callbacks": [callback]})
+    body = _json(refused, 400)
+    assert body["error"]["type"] == "validation_error" and "excludeFromContext" in body["error"]["message"]
+    forked = _json(raw.post("/api/sessions", json={"title": "t", "browserMode": BROWSER, "sessionType": "forked"}), 400)
+    assert "/fork" not in forked["error"]["message"], "this Mix has no fork route to point at"
+    assert raw.post(f"/api/sessions/{DEMO_SESSION_ID}/fork", json={"messageIndex": 0}).status_code == 404
+    session_id = _json(raw.post("/api/sessions", json={"title": "t", "browserMode": BROWSER}), 201)["id"]
+    unknown = raw.post(f"/api/sessions/{session_id}/messages", json={"text": "x", "steps": 2})
+    assert _json(unknown, 400)["error"]["type"] == "bad_request"
