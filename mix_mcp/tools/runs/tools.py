@@ -187,8 +187,13 @@ def _follow_hint(session_id_placeholder: str = "<session_id>") -> str:
     return f"follow_run with arguments {json.dumps({'session_id': session_id_placeholder})}"
 
 
+_NEWER_OPTION: Final = "Mix added {} in its Feb 2026 release and this Mix refuses it: call again without it."
 SEND_HINTS: Final = ErrorHints(
     bad_request="Fix the arguments named in the message and call again (the message was not run).",
+    argument_advice=(
+        ("max_steps", _NEWER_OPTION.format("max_steps")),
+        ("thinking_level", _NEWER_OPTION.format("thinking_level")),
+    ),
     maybe_applied="The message may have reached Mix before the failure: call list_messages (or "
     + _follow_hint()
     + ") and look for it before sending it again (a repeat would run the agent twice).",
