@@ -42,6 +42,7 @@ from mix_mcp.mix.stream_limits import (
     MAX_BYTES_BEFORE_CONNECTED,
     MAX_EVENT_BYTES,
     MAX_EVENT_ID_CHARS,
+    MAX_EVENTS_BEFORE_CONNECTED,
     MAX_LINE_BYTES,
     MAX_RECONNECT_DELAY,
     MAX_REOPENINGS,
@@ -134,6 +135,8 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         buffer = self._buffer
         buffer += chunk
+        if buffer.find(b"\r", self._scanned) < 0:
+            return self._feed_lf_only()
         events: list[StreamEvent] = []
         start = 0
         position = self._scanned
@@ -159,9 +162,32 @@ class SSEDecoder:
             start = position = end + step
         del buffer[:start]
         self._scanned = position - start
-        if len(buffer) > MAX_LINE_BYTES:
-            raise StreamFormatError(f"Mix's event stream sent a line longer than {MAX_LINE_BYTES:,} bytes")
+        self._check_tail()
         return events
+
+    def _feed_lf_only(self) -> list[StreamEvent]:
+        """The common case, no CR in sight: split every complete line at once (C speed), then read them."""
+        buffer = self._buffer
+        last = buffer.rfind(b"\n", self._scanned)
+        if last < 0:
+            self._scanned = len(buffer)
+            self._check_tail()
+            return []
+        events: list[StreamEvent] = []
+        for raw in bytes(buffer[:last]).split(b"\n"):
+            if len(raw) > MAX_LINE_BYTES:
+                raise StreamFormatError(f"Mix's event stream sent a line longer than {MAX_LINE_BYTES:,} bytes")
+            event = self._line(raw)
+            if event is not None:
+                events.append(event)
+        del buffer[: last + 1]
+        self._scanned = len(buffer)
+        self._check_tail()
+        return events
+
+    def _check_tail(self) -> None:
+        if len(self._buffer) > MAX_LINE_BYTES:
+            raise StreamFormatError(f"Mix's event stream sent a line longer than {MAX_LINE_BYTES:,} bytes")
 
     def reset_event(self) -> None:
         """Forget a half-received event (its connection dropped)."""
@@ -212,10 +238,12 @@ class SSEDecoder:
         text = self._data.decode("utf-8", "replace")
         self._data.clear()
         self._has_data = False
-        try:
-            parsed = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
-            parsed = None
+        parsed = None
+        if text.lstrip()[:1] == "{":  # Mix's data is a JSON object; anything else is kept as raw text
+            try:
+                parsed = json.loads(text)
+            except (json.JSONDecodeError, RecursionError):
+                parsed = None
         data = parsed if isinstance(parsed, dict) else {"raw": text}
         if not kind:
             declared = data.get("event") or data.get("type")
@@ -353,12 +381,13 @@ class SessionEvents:
                 self._pending.extend(before)
                 self._pending.extend(events)
                 return
-            if received > MAX_BYTES_BEFORE_CONNECTED:
-                raise StreamUnconfirmedError(
-                    f"Mix's event stream for session {self.session_id!r} sent more than "
-                    f"{MAX_BYTES_BEFORE_CONNECTED:,} bytes without confirming the connection (no 'connected' event)"
-                )
             before.extend(events)
+            if received > MAX_BYTES_BEFORE_CONNECTED or len(before) > MAX_EVENTS_BEFORE_CONNECTED:
+                raise StreamUnconfirmedError(
+                    f"Mix's event stream for session {self.session_id!r} sent {received:,} bytes ({len(before):,} "
+                    f"events) without confirming the connection (no 'connected' event; the bounds are "
+                    f"{MAX_BYTES_BEFORE_CONNECTED:,} bytes and {MAX_EVENTS_BEFORE_CONNECTED:,} events)"
+                )
 
     async def _next_bytes(self) -> bytes | None:
         """The next chunk; ``None`` when the connection ended, dropped or went silent."""

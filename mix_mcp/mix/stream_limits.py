@@ -15,6 +15,8 @@ MAX_EVENT_BYTES: Final = 4 * 1024 * 1024
 #: Bytes Mix may send on a connection before its ``connected`` event. Mix sends ``connected`` first;
 #: what may come before it is a replay after ``Last-Event-ID``, which this bounds.
 MAX_BYTES_BEFORE_CONNECTED: Final = 1024 * 1024
+#: Events kept from before ``connected`` (a parsed event costs several times its bytes in memory).
+MAX_EVENTS_BEFORE_CONNECTED: Final = 1000
 #: Longest wait, from opening the stream to Mix's ``connected`` event, whatever arrives meanwhile.
 #: A call's own deadline shortens it further.
 CONFIRM_TIMEOUT: Final = 10.0
