@@ -406,11 +406,12 @@ async def test_an_ask_run_is_answered_by_elicitation(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("mode", PROTOCOL_MODES)
 async def test_an_ask_run_waits_for_answer_notification_without_elicitation(
-    feb_emulator: BackgroundEmulator, mode: str
+    feb_emulator: BackgroundEmulator, transport: str, mode: str
 ) -> None:
-    async with connect("stdio", feb_emulator, mode) as client:
+    async with connect(transport, feb_emulator, mode) as client:
         session_id = await new_session(client, f"Ask pending {mode}", browser_mode="local-browser-service")
         pending = await checked(
             client, "send_message", {"session_id": session_id, "text": "ask: Tabs or spaces? tabs, spaces"}

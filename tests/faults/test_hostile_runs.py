@@ -26,14 +26,21 @@ from mcp.client.session import ClientRequestContext
 from mix_mcp.mix.stream_limits import MAX_EVENT_ID_CHARS, MAX_LINE_BYTES
 from tests.faults.hostile_mix import SID, Events, Flood, HostileMix, Trickle, connected, hostile_mix, sse
 from tests.faults.upstream import Action, Exchange, FaultUpstream, Stall
-from tests.support import PROTOCOL_MODES, SchemaChecker, stdio_client_for, text_of
+from tests.support import PROTOCOL_MODES, SchemaChecker, running_server, stdio_client_for, text_of
 
 CONTENT = b'event: content\ndata: {"type":"content","content":"flood"}\n\n'
 FAST = ("--timeout", "20", "--read-timeout", "2", "--run-wait", "2")
 
 
 @asynccontextmanager
-async def served(upstream: FaultUpstream, *flags: str, mode: str = "auto", elicit: Any = None) -> AsyncIterator[Client]:
+async def served(
+    upstream: FaultUpstream, *flags: str, mode: str = "auto", elicit: Any = None, transport: str = "stdio"
+) -> AsyncIterator[Client]:
+    if transport == "http":
+        with running_server("--transport", "http", "--base-url", upstream.url, *FAST, *flags) as server:
+            async with Client(server.url, mode=mode, read_timeout_seconds=60) as client:
+                yield client
+        return
     client = stdio_client_for("--base-url", upstream.url, *FAST, *flags, mode=mode)
     client.elicitation_callback = elicit
     async with client:
@@ -52,9 +59,10 @@ async def send(client: Client, **arguments: Any) -> types.CallToolResult:
 
 
 @pytest.mark.anyio
-async def test_a_flood_without_connected_fails_fast_and_nothing_is_sent() -> None:
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_flood_without_connected_fails_fast_and_nothing_is_sent(transport: str) -> None:
     with hostile_mix(Flood(CONTENT)) as (upstream, _mix):
-        async with served(upstream) as client:
+        async with served(upstream, transport=transport) as client:
             started = time.monotonic()
             result = await send(client)
             elapsed = time.monotonic() - started
