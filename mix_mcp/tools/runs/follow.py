@@ -260,13 +260,11 @@ async def respond_in_mix(client: MixClient, notification_id: str, body: dict[str
         )
 
 
-async def stored_messages(client: MixClient, session_id: str) -> list[dict[str, Any]]:
+async def stored_messages(client: MixClient, session_id: str, operation: str) -> list[dict[str, Any]]:
     """Mix's stored messages of the session (where tool outputs are), or ``[]`` when they cannot be read."""
     try:
         with anyio.fail_after(_OUTPUTS_SECONDS):
-            data = await client.send(
-                GET_SESSION_MESSAGES, session_id=session_id, idempotent=True, operation="follow_run"
-            )
+            data = await client.send(GET_SESSION_MESSAGES, session_id=session_id, idempotent=True, operation=operation)
     except (MixMCPError, TimeoutError) as exc:
         log_event(logger, logging.INFO, "run_outputs_unread", error=type(exc).__name__)
         return []
@@ -418,7 +416,7 @@ class RunFollower:
         record = self.record
         finished = record.status in FINISHED
         if finished and record.status != "session_deleted":
-            record.attach_outputs(await stored_messages(self.client, self.session_id))
+            record.attach_outputs(await stored_messages(self.client, self.session_id, self.operation))
         usage = await self.usage() if record.status == "completed" else None
         next_call, next_step = None, None
         if not finished:
