@@ -16,18 +16,20 @@ live in tests/faults/test_hostile_stream.py and test_hostile_runs.py.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import threading
 import time
 from pathlib import Path
 
 import anyio
+import httpx2
 from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mix_mcp.mix.events import SSEDecoder
-from tests.faults.hostile_mix import SID, Flood, hostile_mix
+from tests.faults.hostile_mix import SID, Flood, connected, hostile_mix, sse
 from tests.support import running_server, stdio_client_for, text_of
 
 CONTENT = b'event: content\ndata: {"type":"content","content":"flood"}\n\n'
@@ -93,6 +95,34 @@ async def http_rss(calls: int) -> tuple[float, float, float]:
         return before, max(samples, default=before), elapsed
 
 
+async def healthz_under_comment_flood() -> tuple[float, float, str]:
+    """(median, worst) ``/healthz`` latency in ms while one send_message reads a flood of comment lines after
+    ``connected`` for the whole run wait; and the status that call came back with."""
+    with (
+        hostile_mix(Flood(b": c\n", prefix=sse(connected("1")))) as (upstream, _mix),
+        running_server("--transport", "http", "--base-url", upstream.url, "--timeout", "20") as server,
+    ):
+        latencies: list[float] = []
+        status = ""
+        async with Client(server.url, mode="auto", read_timeout_seconds=60) as client, httpx2.AsyncClient() as http:
+            await client.list_tools()
+
+            async def call() -> None:
+                nonlocal status
+                result = await client.call_tool("send_message", {"session_id": SID, "text": "go"})
+                status = str((result.structured_content or {}).get("status", text_of(result)[:80]))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                await anyio.sleep(0.5)
+                for _ in range(60):
+                    started = time.perf_counter()
+                    await http.get(server.base + "/healthz")
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    await anyio.sleep(0.05)
+        return statistics.median(latencies), max(latencies), status
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20, help="concurrent calls for the RSS measurement")
@@ -100,6 +130,7 @@ async def main() -> None:
     one, eight, comments = decoder_cpu(1), decoder_cpu(8), decoder_cpu(1, COMMENTS)
     wall, answer = await stdio_wall_time()
     before, peak, elapsed = await http_rss(args.calls)
+    median, worst, status = await healthz_under_comment_flood()
     print("| Measurement | Figure |")
     print("| --- | --- |")
     print(f"| decoder CPU, 1 MiB of comment lines (': c') | {comments * 1000:.1f} ms |")
@@ -109,6 +140,10 @@ async def main() -> None:
     print(
         f"| serve --transport http RSS, {args.calls} concurrent floods | {before:.0f} MiB before, "
         f"{peak:.0f} MiB peak (+{peak - before:.0f} MiB); all answered in {elapsed:.2f} s |"
+    )
+    print(
+        f"| /healthz latency while a run reads a comment flood (HTTP) | median {median:.1f} ms, worst "
+        f"{worst:.1f} ms; the run came back '{status}' |"
     )
     print(f"\nsend_message answered: {answer} ...")
 
