@@ -145,3 +145,34 @@ def test_the_parser_walks_each_byte_a_bounded_number_of_times(
         got += decoder.feed(b"\n")
     assert len(got) == 1 and got[0].data == {"raw": "y" * 100_000}
     assert counter.walked <= 2 * len(data), f"walked {counter.walked:,} bytes for {len(data):,}"
+
+
+class _CountingBuffer(bytearray):
+    """The decoder's buffer, counting the bytes each search and each copy of it walks over."""
+
+    walked = 0
+
+    def find(self, sub: Any, start: Any = 0, *args: Any) -> int:
+        _CountingBuffer.walked += len(self) - start
+        return super().find(sub, start, *args)
+
+    def rfind(self, sub: Any, start: Any = 0, *args: Any) -> int:
+        _CountingBuffer.walked += len(self) - start
+        return super().rfind(sub, start, *args)
+
+    def __getitem__(self, index: Any) -> Any:
+        part = super().__getitem__(index)
+        if isinstance(index, slice):
+            _CountingBuffer.walked += len(part)
+        return part
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_lf_only_data_is_read_in_a_bounded_number_of_passes(chunk: int) -> None:
+    _CountingBuffer.walked = 0
+    data = b": c\n" * 16_384 + b"data: " + b"y" * 100_000 + b"\n\n"
+    decoder = SSEDecoder()
+    decoder._buffer = _CountingBuffer()
+    got = [event for start in range(0, len(data), chunk) for event in decoder.feed(data[start : start + chunk])]
+    assert len(got) == 1 and got[0].data == {"raw": "y" * 100_000}
+    assert _CountingBuffer.walked <= 4 * len(data), f"walked {_CountingBuffer.walked:,} bytes for {len(data):,}"
