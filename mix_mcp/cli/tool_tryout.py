@@ -211,9 +211,6 @@ async def _permission(s: _Session, scratch: dict[str, Any]) -> None:
     after = asked.get("last_event_id")
     if s.published("follow_run", "session_id", "after_event_id"):
         await s.call("follow_run", {"session_id": scratch["id"], "after_event_id": after}, _status_is("completed"))
-    elif s.published("send_message", "follow_from_event_id"):
-        follow = {"session_id": scratch["id"], "follow_from_event_id": after}
-        await s.call("send_message", follow, _status_is("completed"))
 
 
 async def _cancel(s: _Session, scratch: dict[str, Any]) -> None:

@@ -33,7 +33,7 @@ from mix_mcp.tools.arguments import (
     UploadSessionFileArguments,
 )
 from mix_mcp.tools.rendering import Shaped
-from mix_mcp.tools.runs import CallContext
+from mix_mcp.tools.runs.follow import CallContext
 from mix_mcp.tools.sanitize import clean_text
 
 #: Images a model can look at (MCP image content); SVG is XML text and is read as text.

@@ -109,11 +109,18 @@ def _required(tool: str, session_id: str, message_id: str, victim: str, permissi
         "fork_session": {"session_id": session_id, "message_index": 0},
         "rewind_session": {"session_id": session_id, "message_id": message_id},
         "send_message": {"session_id": session_id, "text": "hello agent"},
+        "follow_run": {"session_id": session_id},
         "answer_permission": {"permission_id": permission_id, "grant": True},
+        "answer_notification": {"notification_id": "notif_none"},
         "cancel_run": {"session_id": session_id},
         "list_messages": {"session_id": session_id},
     }
     return required[tool]
+
+
+#: This emulator plays a Mix from before Feb 2026, which has no agent questions: answer_notification is
+#: refused as a tool that Mix does not offer (tests/e2e/test_agent_runs.py answers real questions).
+NOT_OFFERED = ("answer_notification", "offer", "Mix server")
 
 
 @pytest.mark.anyio
@@ -125,11 +132,11 @@ async def test_null_for_every_optional_argument_means_left_out(emulator_url: str
         session_id, message_id, victim = await _ids(client)
         pending = await _pending_run(client, "null run")
         (permission,) = pending["permissions"]
-        results = {}
+        results: dict[str, dict[str, Any]] = {}
         for tool in listed.tools:
             arguments = _required(tool.name, session_id, message_id, victim, permission["id"])
             required = set(tool.input_schema.get("required", []))
-            # Every optional argument the call does not need (send_message needs text or follow_from_event_id).
+            # Every optional argument the call does not need.
             nulls = {name: None for name in tool.input_schema["properties"] if name not in required | set(arguments)}
             no_options = (
                 "get_session",
@@ -140,16 +147,21 @@ async def test_null_for_every_optional_argument_means_left_out(emulator_url: str
             )
             assert nulls or tool.name in no_options, tool.name
             result = await client.call_tool(tool.name, {**arguments, **nulls})
+            if tool.name == "answer_notification":
+                results[tool.name] = {"error": assert_error_stands_alone(result, *NOT_OFFERED)}
+                continue
             results[tool.name] = checker.check(tool.name, result)
         assert sorted(results) == sorted(SESSION_TOOLS)
         assert results["send_message"]["status"] == "completed" and results["send_message"]["text"] == HELLO_ANSWER
         assert results["answer_permission"]["granted"] is True
         assert results["cancel_run"]["cancelled"] is False  # the run above had finished
         assert results["list_messages"]["messages"][-1]["assistantResponse"] == HELLO_ANSWER
-        # Following a run: text null, follow_from_event_id given, the other options null.
-        follow = {"text": None, "plan_mode": None, "wait": None, "max_wait_seconds": None}
+        assert results["follow_run"]["status"] == "running", "nothing runs there: the wait ran out"
+        # Following a run: after_event_id given, max_wait_seconds null.
+        following = pending["next_arguments"]
+        assert following["tool"] == "follow_run"
         followed = checker.check(
-            "send_message", await client.call_tool("send_message", {**pending["next_arguments"], **follow})
+            "follow_run", await client.call_tool("follow_run", {**following["arguments"], "max_wait_seconds": None})
         )
         assert followed["status"] == "completed" and followed["text"] == MAKE_TEST_ANSWER
         # Nested too: a callback whose optional fields are all null.
@@ -204,7 +216,14 @@ async def test_each_tool_accepts_the_argument_set_a_strict_mode_client_sends(emu
         pending = await _pending_run(client, "strict run")
         (permission,) = pending["permissions"]
         # A strict client fills the options it does not use: "" where a text is optional, a wait it can live with.
-        strict_send = {"plan_mode": False, "wait": True, "max_wait_seconds": 120}
+        # null for options it does not choose: this older Mix would refuse max_steps and thinking_level.
+        strict_send = {
+            "plan_mode": False,
+            "max_steps": None,
+            "thinking_level": None,
+            "wait": True,
+            "max_wait_seconds": 120,
+        }
         reasonable: dict[str, dict[str, Any]] = {
             "list_sessions": {"title_contains": "", "session_type": "main", "created_after": "2000-01-01T00:00:00Z"},
             "create_session": {
@@ -228,13 +247,10 @@ async def test_each_tool_accepts_the_argument_set_a_strict_mode_client_sends(emu
             },
             "fork_session": {"session_id": session_id, "message_index": 0, "title": "Strict fork"},
             "rewind_session": {"session_id": session_id, "message_id": message_id},
-            "send_message": {
-                "session_id": session_id,
-                "text": "hello agent",
-                "follow_from_event_id": "",
-                **strict_send,
-            },
+            "send_message": {"session_id": session_id, "text": "hello agent", **strict_send},
+            "follow_run": {"session_id": session_id, "after_event_id": "", "max_wait_seconds": 1},
             "answer_permission": {"permission_id": permission["id"], "grant": True},
+            "answer_notification": {"notification_id": "notif_none", "value": "", "response_type": "acknowledge"},
             "cancel_run": {"session_id": session_id},
             "list_messages": {
                 "session_id": session_id,
@@ -244,11 +260,15 @@ async def test_each_tool_accepts_the_argument_set_a_strict_mode_client_sends(emu
             },
         }
         assert sorted(reasonable) == sorted(SESSION_TOOLS)
-        results = {}
+        results: dict[str, dict[str, Any]] = {}
         for tool in listed.tools:
             arguments = _strict_arguments(tool, reasonable[tool.name])
             assert set(arguments) == set(tool.input_schema["properties"])
-            results[tool.name] = checker.check(tool.name, await client.call_tool(tool.name, arguments))
+            result = await client.call_tool(tool.name, arguments)
+            if tool.name == "answer_notification":
+                results[tool.name] = {"error": assert_error_stands_alone(result, *NOT_OFFERED)}
+                continue
+            results[tool.name] = checker.check(tool.name, result)
         # offset 0 (its default) does not conflict with after_message_id: the window starts after the message.
         assert results["export_session"]["window"]["offset"] == 2
         assert results["list_sessions"]["count"] >= 1
@@ -261,13 +281,14 @@ async def test_each_tool_accepts_the_argument_set_a_strict_mode_client_sends(emu
         assert listed_messages["window"]["offset"] == 2
         assert [m["role"] for m in listed_messages["messages"]] == ["user", "assistant"]
         assert listed_messages["messages"][1]["assistantResponse"] == HELLO_ANSWER
-        # Following a run the strict way: text "" and plan_mode false (its default) are "not chosen".
-        send_tool = next(tool for tool in listed.tools if tool.name == "send_message")
-        follow = _strict_arguments(send_tool, {**pending["next_arguments"], "text": "", **strict_send})
-        followed = checker.check("send_message", await client.call_tool("send_message", follow))
+        assert results["follow_run"]["status"] == "running" and results["follow_run"]["sent"] is False
+        # Following a run the strict way: every property of follow_run, from the result's next_arguments.
+        follow_tool = next(tool for tool in listed.tools if tool.name == "follow_run")
+        follow = _strict_arguments(follow_tool, {**pending["next_arguments"]["arguments"], "max_wait_seconds": 60})
+        followed = checker.check("follow_run", await client.call_tool("follow_run", follow))
         assert followed["status"] == "completed" and followed["text"] == MAKE_TEST_ANSWER
-        planned = await client.call_tool("send_message", {**follow, "plan_mode": True})
-        assert_error_stands_alone(planned, "plan_mode only applies to a new message")
+        textless = await client.call_tool("send_message", {"session_id": session_id, "text": ""})
+        assert_error_stands_alone(textless, "text", "nothing was sent to Mix")
         # An offset that is not the default still conflicts, with an error that says so.
         both = await client.call_tool(
             "export_session", {"session_id": session_id, "offset": 1, "after_message_id": message_id}
@@ -317,15 +338,17 @@ async def test_every_result_kind_is_complete_in_each_form(large_emulator_url: st
         (permission,) = pending["permissions"]
         assert pending["status"] == "permission_pending" and permission["command"] == "make test"
         assert permission["id"] in pending["next_step"] and "answer_permission" in pending["next_step"]
-        assert set(pending["next_arguments"]) == {"session_id", "follow_from_event_id"}
+        assert pending["next_arguments"]["tool"] == "follow_run"
+        assert set(pending["next_arguments"]["arguments"]) == {"session_id", "after_event_id"}
         answered = await complete("answer_permission", {"permission_id": permission["id"], "grant": True})
-        assert answered["granted"] is True and "send_message" in answered["next_step"]
-        followed = await complete("send_message", pending["next_arguments"])
+        assert answered["granted"] is True and "follow_run" in answered["next_step"]
+        followed = await complete("follow_run", pending["next_arguments"]["arguments"])
         assert followed["status"] == "completed" and followed["text"] == MAKE_TEST_ANSWER
         # Unfinished: wait=false returns once Mix has the message, with the arguments that follow the run on.
         running = await complete("send_message", {"session_id": run_session, "text": "run: deploy", "wait": False})
         assert running["status"] == "running" and running["finished"] is False
-        assert running["next_arguments"]["session_id"] == run_session and "next_arguments" in running["next_step"]
+        assert running["next_arguments"]["arguments"]["session_id"] == run_session
+        assert "next_arguments" in running["next_step"]
         stopped = await complete("cancel_run", {"session_id": run_session})  # the run waits for permission
         assert stopped["cancelled"] is True and "list_messages" in stopped["next_step"]
         idle = await complete("cancel_run", {"session_id": run_session})
@@ -343,6 +366,8 @@ async def test_every_result_kind_is_complete_in_each_form(large_emulator_url: st
             "offset": 3,
         }
         await complete("list_messages", {"session_id": run_session, "roles": ["assistant"]})
+        assert_error_stands_alone(await client.call_tool("answer_notification", {"notification_id": "n"}), *NOT_OFFERED)
+        seen.add("answer_notification")
         assert seen == set(SESSION_TOOLS)
 
         # Errors: the text alone says what happened and what to call next, for every tool.
@@ -356,7 +381,9 @@ async def test_every_result_kind_is_complete_in_each_form(large_emulator_url: st
             "fork_session": ({"session_id": session_id, "message_index": 999}, ["export_session"]),
             "rewind_session": ({"session_id": session_id, "message_id": "msg_x"}, ["HTTP 404", "export_session"]),
             "send_message": ({"session_id": "sess_nope", "text": "hello"}, ["HTTP 404", "list_sessions"]),
+            "follow_run": ({"session_id": "sess_nope"}, ["HTTP 404", "list_sessions"]),
             "answer_permission": ({"permission_id": permission["id"], "grant": True}, ["no longer pending"]),
+            "answer_notification": ({"notification_id": "n"}, list(NOT_OFFERED)),
             "cancel_run": ({"session_id": "sess_nope"}, ["HTTP 404", "list_sessions"]),
             "list_messages": ({"session_id": session_id, "after_message_id": "msg_x"}, ["msg_x", "offset"]),
         }

@@ -58,9 +58,8 @@ def test_a_permission_asked_in_one_call_is_answered_in_another_and_the_run_follo
     answered = call("answer_permission", f"permission_id={permission}", "grant=true")
     assert answered["granted"] is True
     follow = pending["next_arguments"]
-    done = call(
-        "send_message", f"session_id={follow['session_id']}", f"follow_from_event_id={follow['follow_from_event_id']}"
-    )
+    assert follow["tool"] == "follow_run"
+    done = call("follow_run", *(f"{key}={value}" for key, value in follow["arguments"].items()))
     assert done["status"] == "completed"
     assert done["text"].strip() == "I ran `ls -la` and it printed (pretend output of ls -la)."
 
@@ -133,7 +132,7 @@ def test_following_a_run_the_emulator_no_longer_has_says_so_at_once(mix_mcp_home
     assert "stopped (pid" in stopped.stdout
     started = time.monotonic()
     follow = pending["next_arguments"]
-    lost = call("send_message", f"session_id={session}", f"follow_from_event_id={follow['follow_from_event_id']}")
+    lost = call("follow_run", f"session_id={session}", f"after_event_id={follow['arguments']['after_event_id']}")
     assert time.monotonic() - started < 30  # not the call's 60 s deadline of silence
     assert lost["status"] == "failed" and lost["finished"] is True
     assert lost["errors"][0]["type"] == "no_run"

@@ -27,22 +27,24 @@ MINIMAL: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
     "fork_session": ({"session_id": "s", "message_index": 0}, {"messageIndex": 0}),
     "rewind_session": ({"session_id": "s", "message_id": "m"}, {"messageId": "m", "cleanupMedia": False}),
     "answer_permission": ({"permission_id": "p", "grant": True}, None),
+    "answer_notification": ({"notification_id": "n"}, {"type": "acknowledge"}),
     "cancel_run": ({"session_id": "s"}, None),
     "list_messages": ({"session_id": "s"}, None),
     "list_session_files": ({"session_id": "s"}, None),
     "read_session_file": ({"session_id": "s", "name": "f.txt"}, None),
     "delete_session_file": ({"session_id": "s", "name": "f.txt"}, None),
 }
-#: Tools checked elsewhere: send_message makes several requests (usage, event stream, the message), whose
-#: bodies tests/faults/test_fuzz.py checks for every argument set it generates.
-ELSEWHERE = {"send_message", "upload_session_file"}  # an upload is multipart: tests/unit/test_session_files.py
+#: Tools checked elsewhere: send_message and follow_run make several requests (usage, event stream, the
+#: message, the stored messages), whose bodies tests/faults/test_fuzz.py and test_hostile_runs.py check; an
+#: upload is multipart (tests/unit/test_session_files.py).
+ELSEWHERE = {"send_message", "follow_run", "upload_session_file"}
 EXPORT = {"id": "s", "title": "t", "messages": []}
 
 
 def _answer(tool: str) -> Answer:
     if tool == "list_sessions":
         return Answer.json(200, [SESSION])
-    if tool == "delete_session":
+    if tool in ("delete_session", "answer_notification"):
         return Answer(204)
     if tool == "export_session":
         return Answer.json(200, EXPORT)

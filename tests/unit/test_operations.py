@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 import httpx2
 import pytest
@@ -14,6 +14,8 @@ from tests.unit.fakes import SESSION, TRANSCRIPT, mix_client
 
 SID = SESSION["id"]
 
+ACKNOWLEDGE: Final = {"type": "acknowledge"}
+TEXT: Final = {"type": "text", "value": "yes"}
 # tool, arguments, expected method, raw path, query, JSON body (None: no body)
 CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any]] = [
     ("list_sessions", {}, "GET", "/api/sessions", {}, None),
@@ -135,6 +137,30 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any]] = [
     ),
     ("read_session_file", {"session_id": SID, "name": "a?b#"}, "GET", f"/api/sessions/{SID}/files/a%3Fb%23", {}, None),
     ("delete_session_file", {"session_id": SID, "name": "n.md"}, "DELETE", f"/api/sessions/{SID}/files/n.md", {}, None),
+    (
+        "answer_notification",
+        {"notification_id": "n/1", "value": "b", "response_type": "choice"},
+        "POST",
+        "/api/notifications/n%2F1/respond",
+        {},
+        {"type": "choice", "value": "b"},
+    ),
+    (
+        "answer_notification",
+        {"notification_id": "n1"},
+        "POST",
+        "/api/notifications/n1/respond",
+        {},
+        {"type": "acknowledge"},
+    ),
+    (
+        "answer_notification",
+        {"notification_id": "n1", "value": "yes"},
+        "POST",
+        "/api/notifications/n1/respond",
+        {},
+        {"type": "text", "value": "yes"},
+    ),
 ]
 #: Answers for the tools whose result is not a session.
 ANSWERS: dict[str, Any] = {
@@ -147,9 +173,11 @@ ANSWERS: dict[str, Any] = {
 
 
 def test_every_operation_has_a_mapping_case() -> None:
-    # send_message is a run of several requests, followed over the event stream (tests/e2e/test_agent_runs.py);
-    # upload_session_file sends multipart, not JSON (tests/unit/test_session_files.py).
-    assert {case[0] for case in CASES} == {op.name for op in OPERATIONS} - {"send_message", "upload_session_file"}
+    # send_message and follow_run are runs of several requests, followed over the event stream
+    # (tests/e2e/test_agent_runs.py, tests/faults/test_hostile_runs.py); upload_session_file sends multipart,
+    # not JSON (tests/unit/test_session_files.py).
+    runs_and_uploads = {"send_message", "follow_run", "upload_session_file"}
+    assert {case[0] for case in CASES} == {op.name for op in OPERATIONS} - runs_and_uploads
 
 
 @pytest.mark.anyio
