@@ -138,4 +138,6 @@ class EventHub:
             try:
                 await asyncio.wait_for(channel.changed.wait(), heartbeat_interval)
             except TimeoutError:
+                if channel.latest_id() > after:
+                    continue  # an event came as the wait ran out: send it first, so that ids only grow
                 yield self._marker(channel, "heartbeat", {"type": HEARTBEAT_TYPE}, after).encode()
