@@ -215,8 +215,9 @@ async def _offers(client: MixClient, endpoint: Endpoint) -> bool:
     if endpoint is LIST_SESSIONS:
         return True
     probe_id = f"mix-mcp-doctor-probe-{secrets.token_hex(8)}" if endpoint.takes_id else None
+    probe_file = "mix-mcp-doctor-probe.txt" if "{filename}" in endpoint.path else None
     try:
-        await client.send(endpoint, session_id=probe_id, idempotent=False)
+        await client.send(endpoint, session_id=probe_id, filename=probe_file, idempotent=False)
     except OperationUnavailableError:
         return False
     except MixMCPError:

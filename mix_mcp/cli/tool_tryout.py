@@ -119,6 +119,7 @@ async def try_published_tools(settings: Settings) -> Tryout:
             _transcript,
             _permission,
             _cancel,
+            _question,
             _files,
         ]
         scratch: dict[str, Any] = {}
@@ -190,8 +191,11 @@ async def _transcript(s: _Session, scratch: dict[str, Any]) -> None:
     if not messages:
         return
     if s.published("fork_session", "session_id", "message_index"):
-        forked = await s.call("fork_session", {"session_id": scratch["id"], "message_index": 0})
-        scratch["fork"] = forked.get("id")
+        try:
+            forked = await s.call("fork_session", {"session_id": scratch["id"], "message_index": 0})
+            scratch["fork"] = forked.get("id")
+        except _Failed:
+            pass  # recorded (failed, or not offered by this Mix version); rewind is tried all the same
     if s.published("rewind_session", "session_id", "message_id"):
         await s.call("rewind_session", {"session_id": scratch["id"], "message_id": messages[0]["id"]})
 
@@ -218,9 +222,67 @@ async def _cancel(s: _Session, scratch: dict[str, Any]) -> None:
         await s.call("cancel_run", {"session_id": scratch["id"]})
 
 
+async def _question(s: _Session, scratch: dict[str, Any]) -> None:
+    """A run whose agent asks a question (``ask:``), answered with answer_notification, then followed.
+
+    The doctor's client cannot be asked (no elicitation), so the run comes back ``question_pending``. On a
+    Mix without questions the message is an ordinary one, and answer_notification meets the missing route.
+    """
+    if "id" not in scratch or not s.published("send_message", "session_id", "text"):
+        return
+    if not s.published("answer_notification", "notification_id", "value"):
+        return
+    arguments: dict[str, Any] = {"session_id": scratch["id"], "text": "ask: mix-mcp doctor? yes, no"}
+    if s.published("send_message", "max_wait_seconds"):
+        arguments["max_wait_seconds"] = RUN_WAIT_SECONDS
+    asked = await s.call("send_message", arguments, _status_is("question_pending", "completed"))
+    questions = [q for q in asked.get("notifications") or [] if q.get("answer") == "pending"]
+    if not questions:
+        probe = {"notification_id": "mix-mcp-doctor-probe", "value": "yes", "response_type": "choice"}
+        try:
+            await s.call("answer_notification", probe)
+        except _Failed:
+            trial = s.tryout.trials.get("answer_notification")
+            if trial is not None and trial.outcome == "failed" and "not found" in trial.detail.lower():
+                s.tryout.trials["answer_notification"] = ToolTrial("answer_notification", "ok")
+        return
+    question = questions[0]
+    answer = {"notification_id": question["id"], "value": "yes", "response_type": "choice"}
+    await s.call("answer_notification", answer)
+    if s.published("follow_run", "session_id", "after_event_id"):
+        follow = {"session_id": scratch["id"], "after_event_id": asked.get("last_event_id")}
+        await s.call("follow_run", follow, _status_is("completed"))
+
+
+#: The session-file tools: a Mix offers all four or none.
+_FILE_TOOLS = ("upload_session_file", "list_session_files", "read_session_file", "delete_session_file")
+
+
 async def _files(s: _Session, scratch: dict[str, Any]) -> None:
-    if "id" in scratch and s.published("list_session_files", "session_id"):
-        await s.call("list_session_files", {"session_id": scratch["id"]})
+    """Write a small text file into the scratch session, list it, read it back and delete it."""
+    if "id" not in scratch:
+        return
+    try:
+        await _file_round_trip(s, scratch["id"])
+    except _Failed:
+        first = next((s.tryout.trials[name] for name in _FILE_TOOLS if name in s.tryout.trials), None)
+        if first is not None and first.outcome == "not offered":
+            for name in _FILE_TOOLS:
+                if s.published(name):
+                    s.tryout.trials.setdefault(name, ToolTrial(name, "not offered", first.detail))
+        raise
+
+
+async def _file_round_trip(s: _Session, session_id: str) -> None:
+    name = "mix-mcp-doctor.txt"
+    if s.published("upload_session_file", "session_id", "name", "content"):
+        await s.call("upload_session_file", {"session_id": session_id, "name": name, "content": "doctor"})
+    if s.published("list_session_files", "session_id"):
+        await s.call("list_session_files", {"session_id": session_id})
+    if s.published("read_session_file", "session_id", "name"):
+        await s.call("read_session_file", {"session_id": session_id, "name": name})
+    if s.published("delete_session_file", "session_id", "name"):
+        await s.call("delete_session_file", {"session_id": session_id, "name": name})
 
 
 async def _clean_up(s: _Session, scratch: dict[str, Any]) -> None:
