@@ -2,7 +2,7 @@
 
 Usage: ``fastmcp_tasks_driver.py SCENARIO TARGET SESSION_ID|HANDLE``, TARGET being an MCP URL or ``stdio:BASE_URL``
 (the server is then started as ``python -m mix_mcp serve`` by the project's interpreter, given as
-MIX_MCP_PYTHON). Prints one JSON object per line: the handle, each status seen, and the outcome.
+TASKS_DRIVER_PYTHON). Prints one JSON object per line: the handle, each status seen, and the outcome.
 
 Scenarios: ``grant`` (a command the agent must ask permission for; the elicitation handler allows
 it), ``plain`` (an ordinary message, awaited through the handle), ``cancel`` (cancelled while the
@@ -38,9 +38,10 @@ async def allow(message: str, _response_type: Any, _params: Any, _context: Any) 
 
 def client_for(target: str) -> Any:
     if target.startswith("stdio:"):
-        python = os.environ.get("MIX_MCP_PYTHON", "python")
+        python = os.environ.get("TASKS_DRIVER_PYTHON", "python")
         args = ["-m", "mix_mcp", "serve", "--base-url", target.removeprefix("stdio:")]
-        transport = StdioTransport(command=python, args=args, env=dict(os.environ), cwd=os.environ.get("MIX_MCP_ROOT"))
+        root = os.environ.get("TASKS_DRIVER_ROOT")
+        transport = StdioTransport(command=python, args=args, env=dict(os.environ), cwd=root)
         return Client(transport, elicitation_handler=allow, timeout=60)
     return Client(target, elicitation_handler=allow, timeout=60)
 

@@ -355,8 +355,8 @@ async def test_fastmcp_tasks_client_over_stdio(emulator: BackgroundEmulator, mon
     emulator.agent.settings.step_delay = 0.05
     async with connect("stdio", emulator) as client:
         session_id = await new_session(client, "fastmcp stdio")
-    monkeypatch.setenv("MIX_MCP_PYTHON", str(ROOT / ".venv" / "bin" / "python"))
-    monkeypatch.setenv("MIX_MCP_ROOT", str(ROOT))
+    monkeypatch.setenv("TASKS_DRIVER_PYTHON", str(ROOT / ".venv" / "bin" / "python"))
+    monkeypatch.setenv("TASKS_DRIVER_ROOT", str(ROOT))
     lines = drive_with_fastmcp("grant", f"stdio:{emulator.url}", session_id)
     (result,) = _events(lines, "result")
     assert result["data"]["status"] == "completed" and result["data"]["permissions"][0]["answer"] == "granted"
