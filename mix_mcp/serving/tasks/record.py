@@ -70,7 +70,7 @@ class TaskRecord(BaseModel):
 
     @property
     def ttl_seconds(self) -> float:
-        return max(1.0, self.expires_at - time.time())
+        return max(0.01, self.expires_at - time.time())
 
     def touched(self, **changes: Any) -> TaskRecord:
         """A copy with ``changes`` and a fresh ``lastUpdatedAt``."""
