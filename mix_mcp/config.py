@@ -62,6 +62,9 @@ class Settings:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     call_timeout: float = 60.0
+    #: How long send_message and follow_run wait for a run before returning it unfinished, with the
+    #: follow_run call that goes on: below the 5 s some clients cut a tool call at (openai-agents).
+    run_wait: float = 4.0
     max_retries: int = 2
     retry_deadline: float = 15.0
     max_response_bytes: int = 64 * 1024 * 1024
@@ -108,6 +111,10 @@ class Settings:
             value = getattr(self, name)
             if not value > 0 or value > 3600:
                 raise ConfigError(f"{describe_setting(name)} must be between 0 and 3600 seconds, got {value}")
+        if not 0.5 <= self.run_wait <= 3600:
+            raise ConfigError(
+                f"{describe_setting('run_wait')} must be between 0.5 and 3600 seconds, got {self.run_wait}"
+            )
         if not 0.1 <= self.keepalive_expiry <= 3600:
             raise ConfigError(
                 f"{describe_setting('keepalive_expiry')} must be between 0.1 and 3600 seconds, "
@@ -221,6 +228,13 @@ SETTINGS: Final = (
         "--timeout",
         "MIX_MCP_TIMEOUT",
         "Deadline of one tool call in seconds, retries included.",
+    ),
+    Setting(
+        "run_wait",
+        "--run-wait",
+        "MIX_MCP_RUN_WAIT",
+        "Seconds send_message and follow_run wait for an agent run before returning it unfinished, with the "
+        "follow_run call that goes on (a call's max_wait_seconds overrides it; --timeout caps it).",
     ),
     Setting("max_retries", "--max-retries", "MIX_MAX_RETRIES", "Retries after a failed attempt, where safe."),
     Setting(

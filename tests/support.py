@@ -37,7 +37,9 @@ ALL_TOOLS = [
     "fork_session",
     "rewind_session",
     "send_message",
+    "follow_run",
     "answer_permission",
+    "answer_notification",
     "cancel_run",
     "list_messages",
 ]

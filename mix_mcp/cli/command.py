@@ -39,6 +39,7 @@ _TYPES: dict[str, Any] = {
     "connect_timeout": float,
     "read_timeout": float,
     "call_timeout": float,
+    "run_wait": float,
     "retry_deadline": float,
     "max_retries": int,
     "max_response_bytes": int,

@@ -35,6 +35,7 @@ MIX_CONNECTION: Final = HelpSection(
         "connect_timeout",
         "read_timeout",
         "call_timeout",
+        "run_wait",
         "max_retries",
         "retry_deadline",
         "max_response_bytes",

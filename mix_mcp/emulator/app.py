@@ -182,9 +182,10 @@ class _Handlers:
     (browserMode, ...) are kept here, in memory, beside the store: they only echo back in ``SessionData``.
     """
 
-    def __init__(self, store: SessionStore, profile: MixProfile = SEED) -> None:
+    def __init__(self, store: SessionStore, profile: MixProfile = SEED, agent: ScriptedAgent | None = None) -> None:
         self.store = store
         self.profile = profile
+        self.agent = agent
         self.settings: dict[str, dict[str, str]] = {}
 
     async def _body(self, request: Request, endpoint: endpoints.Endpoint) -> dict[str, Any]:
@@ -201,8 +202,8 @@ class _Handlers:
         return JSONResponse(listed, status_code=endpoints.LIST_SESSIONS.success_status)
 
     async def create_session(self, request: Request) -> Response:
-        body = await self._body(request, endpoints.CREATE_SESSION)
-        parsed = parse_create_session(body)
+        body = quirks.callbacks_for(self.profile, await self._body(request, endpoints.CREATE_SESSION))
+        parsed = parse_create_session(body, self.profile.session_type_message)
         settings = quirks.session_settings(self.profile, body)
         session = await run_in_threadpool(
             self.store.create_session,
@@ -228,16 +229,19 @@ class _Handlers:
                 raise
             return error_response(500, "internal_error", quirks.NO_ROWS_MESSAGE)
         self.settings.pop(session_id, None)
+        if self.agent is not None:
+            await self.agent.session_deleted(session_id)
         return Response(status_code=endpoints.DELETE_SESSION.success_status)
 
     async def update_session_callbacks(self, request: Request) -> Response:
-        callbacks = parse_callbacks_update(await self._body(request, endpoints.UPDATE_SESSION_CALLBACKS))
+        body = quirks.callbacks_for(self.profile, await self._body(request, endpoints.UPDATE_SESSION_CALLBACKS))
+        callbacks = parse_callbacks_update(body)
         session = await run_in_threadpool(self.store.set_callbacks, _session_id(request), callbacks)
         return self._session(session, endpoints.UPDATE_SESSION_CALLBACKS.success_status)
 
     async def export_session(self, request: Request) -> Response:
         session_id = _session_id(request)
-        document = await run_in_threadpool(self.store.export_session, session_id)
+        document = quirks.present_export(self.profile, await run_in_threadpool(self.store.export_session, session_id))
         return Response(
             document,
             status_code=endpoints.EXPORT_SESSION.success_status,
@@ -279,12 +283,12 @@ class _Handlers:
         }
 
 
-def _routes(store: SessionStore, profile: MixProfile = SEED) -> list[Route]:
+def _routes(store: SessionStore, profile: MixProfile = SEED, agent: ScriptedAgent | None = None) -> list[Route]:
     """One route per path with every method it serves, so that a 405 names all allowed methods.
 
     Only the operations the profile's Mix version offers are routed; the rest get the router's 404.
     """
-    handlers = _Handlers(store, profile).by_operation()
+    handlers = _Handlers(store, profile, agent).by_operation()
     by_path: dict[str, dict[str, Handler]] = {}
     for endpoint in endpoints.ALL_ENDPOINTS:
         if not profile.offers(endpoint):
@@ -330,9 +334,9 @@ def create_app(
     ]
     if api_key:
         middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
-    scripted = ScriptedAgent(store, agent)
+    scripted = ScriptedAgent(store, agent, profile)
     app = Starlette(
-        routes=[*_routes(store, profile), *scripted.routes()],
+        routes=[*_routes(store, profile, scripted), *scripted.routes()],
         middleware=middleware,
         exception_handlers={
             RequestError: _request_error,

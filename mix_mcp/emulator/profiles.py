@@ -5,15 +5,24 @@ Mix releases is a field here, read by the app in one place each; a new Mix relea
 ``MixProfile`` entry, not a hunt for ``if`` statements.
 
 * ``2025-10`` plays the seed contract (``openapi.yaml``) as written: the eight operations, lenient
-  bodies, every failure in Mix's JSON envelope. It is the default.
+  bodies, every failure in Mix's JSON envelope, no agent questions. It is the default.
+
 * ``2026-02`` plays the Feb 2026 Mix: no fork route, ``browserMode`` required on create (and reported
   in ``SessionData``) with optional ``cdpUrl``, ``modelId`` and ``provider``; list items without
   ``callbacks`` and ``firstUserMessage``; strict body decoding; Go's router answers (text/plain 404
   and 405) for routes it lacks; validation messages with their ``Validation error for field`` prefix;
-  ``cleanupMedia`` false when omitted.
+  ``cleanupMedia`` false when omitted; no forked sessions at all (a seed without one, and a
+  forked session from another version's ``--db`` reads as main); ``max_steps`` and ``thinking_level``
+  on messages; ``excludeFromContext: false`` accepted on a send_message callback (the SDK sends it);
+  exports without ``isError`` in tool calls; agent questions (``notification`` events and the
+  notification respond route).
 * ``2025-09`` plays an early REST-era Mix: no callbacks or rewind routes, an empty list as ``null``,
   no ``sessionType`` in ``SessionData``, a 500 ``sql: no rows`` for deleting an unknown id, a 500
   for forking an unknown session, a missing ``messageIndex`` read as 0 and index 0 refused.
+
+Every version streams the run events of the Feb 2026 contract's ``SSEEventStream``; the older
+contract's ``tool`` and ``tool_parameter_delta`` are not played (Mix's SDK, generated from the Feb 2026
+contract, is the judge of the emulator, and it knows neither).
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from typing import Final
 
 from mix_mcp.mix import endpoints
 
+#: Create fields that Feb 2026 added; they come back in ``SessionData`` when set.
+SESSION_SETTINGS: Final = ("browserMode", "cdpUrl", "modelId", "provider")
 #: Every operation id of the sessions API the emulator can serve.
 _ALL: Final = frozenset(e.operation_id for e in endpoints.ALL_ENDPOINTS)
 #: Body fields of the seed contract, by operation id (what strict decoding lets through).
@@ -33,9 +44,21 @@ _SEED_FIELDS: Final[dict[str, frozenset[str]]] = {
     endpoints.UPDATE_SESSION_CALLBACKS.operation_id: frozenset({"callbacks"}),
     endpoints.FORK_SESSION.operation_id: frozenset({"messageIndex", "title"}),
     endpoints.REWIND_SESSION.operation_id: frozenset({"messageId", "cleanupMedia"}),
+    endpoints.SEND_MESSAGE.operation_id: frozenset({"text", "plan_mode"}),
 }
-#: Create fields that Feb 2026 added; they come back in ``SessionData`` when set.
-SESSION_SETTINGS: Final = ("browserMode", "cdpUrl", "modelId", "provider")
+#: Fields Feb 2026 added, by operation id.
+_FEB_2026_FIELDS: Final[dict[str, frozenset[str]]] = {
+    endpoints.CREATE_SESSION.operation_id: _SEED_FIELDS[endpoints.CREATE_SESSION.operation_id]
+    | frozenset(SESSION_SETTINGS),
+    endpoints.SEND_MESSAGE.operation_id: frozenset({"text", "plan_mode", "max_steps", "thinking_level"}),
+    endpoints.RESPOND_TO_NOTIFICATION.operation_id: frozenset({"type", "value"}),
+}
+#: What refusing a ``sessionType`` other than main says, before and after the fork route went away.
+SESSION_TYPE_MESSAGE: Final = (
+    "API can only create main sessions. Use /fork endpoint for forked sessions. "
+    "Subagent sessions are created automatically."
+)
+SESSION_TYPE_MESSAGE_NO_FORK: Final = "API can only create main sessions. Subagent sessions are created automatically."
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +97,18 @@ class MixProfile:
     cleanup_media_default: bool = True
     #: ``browserMode`` reported for sessions created without one (seeded ones), when the version reports it.
     default_browser_mode: str | None = None
+    #: The version knows forked sessions. Without them the seed has none, and a forked session left in a
+    #: ``--db`` file by another version reads as a main one (``sessionType`` main, no parent).
+    forked_sessions: bool = True
+    #: What a create with a ``sessionType`` other than main is told.
+    session_type_message: str = SESSION_TYPE_MESSAGE
+    #: ``excludeFromContext: false`` on a send_message callback is accepted (only ``true`` is refused).
+    #: Go decodes a plain bool, so false and absent are one; Mix's SDK sends the default false.
+    send_message_exclude_false: bool = False
+    #: Tool-call fields left out of an export (the version's ``ExportToolCall`` lacks them).
+    absent_export_tool_call_fields: frozenset[str] = frozenset()
+    #: Agent questions: ``ask:`` messages get a ``notification`` and ``/api/notifications/{id}/respond`` is routed.
+    questions: bool = False
 
     def offers(self, endpoint: endpoints.Endpoint) -> bool:
         return endpoint.operation_id in self.operations
@@ -88,11 +123,7 @@ FEB_2026: Final = MixProfile(
     version="2026-02",
     summary="Feb 2026 (openapi-2026-02.yaml): no fork; browserMode required on create; strict bodies",
     operations=_ALL - {endpoints.FORK_SESSION.operation_id},
-    body_fields={
-        **_SEED_FIELDS,
-        endpoints.CREATE_SESSION.operation_id: _SEED_FIELDS[endpoints.CREATE_SESSION.operation_id]
-        | frozenset(SESSION_SETTINGS),
-    },
+    body_fields={**_SEED_FIELDS, **_FEB_2026_FIELDS},
     strict_bodies=True,
     required_create=("title", "browserMode"),
     router_text=True,
@@ -100,6 +131,11 @@ FEB_2026: Final = MixProfile(
     absent_list_fields=frozenset({"callbacks", "firstUserMessage"}),
     cleanup_media_default=False,
     default_browser_mode="local-browser-service",
+    forked_sessions=False,
+    session_type_message=SESSION_TYPE_MESSAGE_NO_FORK,
+    send_message_exclude_false=True,
+    absent_export_tool_call_fields=frozenset({"isError", "metadata"}),
+    questions=True,
 )
 
 EARLY_2025: Final = MixProfile(

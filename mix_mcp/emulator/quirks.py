@@ -102,8 +102,11 @@ def cleanup_media(profile: MixProfile, body: dict[str, Any], given: bool) -> boo
 
 
 def present_session(profile: MixProfile, data: dict[str, Any], settings: dict[str, str] | None) -> dict[str, Any]:
-    """A ``SessionData`` body as this version sends it."""
+    """A ``SessionData`` body as this version sends it (a version without forks shows a fork as main)."""
     shaped = {k: v for k, v in data.items() if k not in profile.absent_session_fields}
+    if not profile.forked_sessions and shaped.get("sessionType") == "forked":
+        shaped["sessionType"] = "main"
+        shaped.pop("parentSessionId", None)
     if profile.default_browser_mode is not None:
         shaped["browserMode"] = profile.default_browser_mode
     if settings:
@@ -122,6 +125,38 @@ def present_list(
         shaped = present_session(profile, data, settings.get(str(data["id"])))
         items.append({k: v for k, v in shaped.items() if k not in profile.absent_list_fields})
     return items
+
+
+def callbacks_for(profile: MixProfile, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with ``excludeFromContext: false`` dropped from send_message callbacks where the version allows it.
+
+    Go decodes the field into a plain bool, so such a Mix cannot tell false from absent; only ``true`` is
+    refused. Mix's SDK serialises every callback with its defaults, false included.
+    """
+    callbacks = body.get("callbacks")
+    if not profile.send_message_exclude_false or not isinstance(callbacks, list):
+        return body
+    cleaned = [
+        {k: v for k, v in item.items() if not (k == "excludeFromContext" and v is False)}
+        if isinstance(item, dict) and item.get("type") == "send_message"
+        else item
+        for item in callbacks
+    ]
+    return {**body, "callbacks": cleaned}
+
+
+def present_export(profile: MixProfile, document: bytes) -> bytes:
+    """An ``ExportSession`` document as this version sends it (tool calls without the fields it lacks)."""
+    if not profile.absent_export_tool_call_fields:
+        return document
+    data = json.loads(document)
+    for message in data["messages"]:
+        calls = message.get("toolCalls")
+        if calls:
+            message["toolCalls"] = [
+                {k: v for k, v in call.items() if k not in profile.absent_export_tool_call_fields} for call in calls
+            ]
+    return json_bytes(data)
 
 
 def json_bytes(value: Any) -> bytes:

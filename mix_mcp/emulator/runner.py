@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from mix_mcp.emulator.agent import AgentSettings, ScriptedAgent
 from mix_mcp.emulator.app import create_app
 from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES
-from mix_mcp.emulator.profiles import DEFAULT_VERSION, PROFILES, profile_for
+from mix_mcp.emulator.profiles import DEFAULT_VERSION, PROFILES, SEED, MixProfile, profile_for
 from mix_mcp.emulator.seed import LARGE_SESSION_ID, seed_demo_data, seed_large_session
 from mix_mcp.emulator.store import SessionStore
 from mix_mcp.listening import bind_socket, socket_url
@@ -44,12 +44,15 @@ READY_PREFIX: Final = "Mix emulator listening on "
 _STOP_TIMEOUT_SECONDS: Final = 5.0
 
 
-def open_store(db: str, *, seed: bool = True, large_session_messages: int = 0) -> SessionStore:
-    """A store at ``db`` with the demo data (into an empty store only) and the optional large session."""
+def open_store(
+    db: str, *, seed: bool = True, large_session_messages: int = 0, profile: MixProfile = SEED
+) -> SessionStore:
+    """A store at ``db`` with the demo data (into an empty store only, as ``profile``'s Mix would hold
+    it) and the optional large session."""
     store = SessionStore(db)
     try:
         if seed:
-            seed_demo_data(store)
+            seed_demo_data(store, forked=profile.forked_sessions)
         if large_session_messages > 0 and not store.has_session(LARGE_SESSION_ID):
             seed_large_session(store, messages=large_session_messages, session_id=LARGE_SESSION_ID)
     except BaseException:
@@ -110,13 +113,12 @@ async def serve_emulator(
     Once it accepts connections, one line goes to stderr, ``Mix emulator listening on <url>``, which is
     what a parent process waits for when it started the emulator on port 0; ``ready(url)`` is then called.
     """
-    store = open_store(db, seed=seed, large_session_messages=large_session_messages)
+    profile = profile_for(mix_version)
+    store = open_store(db, seed=seed, large_session_messages=large_session_messages, profile=profile)
     try:
         sock = bind_socket(host, port)
         url = socket_url(sock)
-        app = create_app(
-            store, api_key=api_key, max_body_bytes=max_body_bytes, profile=profile_for(mix_version), agent=agent
-        )
+        app = create_app(store, api_key=api_key, max_body_bytes=max_body_bytes, profile=profile, agent=agent)
         server = make_server(app)
 
         def announce() -> None:
@@ -193,7 +195,7 @@ class BackgroundEmulator:
 
     def __enter__(self) -> BackgroundEmulator:
         self._store = self._given_store or open_store(
-            self._db, seed=self._seed, large_session_messages=self._large_session_messages
+            self._db, seed=self._seed, large_session_messages=self._large_session_messages, profile=self._profile
         )
         try:
             sock = bind_socket(DEFAULT_HOST, 0)

@@ -422,8 +422,11 @@ def _subagent_transcript() -> _Transcript:
     return t
 
 
-def seed_demo_data(store: SessionStore) -> bool:
-    """Insert the demo sessions into an empty store; a store that holds anything is left alone."""
+def seed_demo_data(store: SessionStore, *, forked: bool = True) -> bool:
+    """Insert the demo sessions into an empty store; a store that holds anything is left alone.
+
+    ``forked=False`` leaves out the forked session, for a Mix version that has no forks.
+    """
     if not store.is_empty():
         return False
     demo = _demo_transcript()
@@ -460,14 +463,15 @@ def seed_demo_data(store: SessionStore) -> bool:
     )
     store.add_messages(SUBAGENT_SESSION_ID, _subagent_transcript().messages)
 
-    store.create_session(
-        session_id=FORKED_SESSION_ID,
-        title="Pagination fix: try cursor-based paging",
-        session_type="forked",
-        parent_session_id=DEMO_SESSION_ID,
-        created_at=_stamp("2025-03-13T08:45:00"),
-    )
-    store.add_messages(FORKED_SESSION_ID, _forked_transcript(demo.messages))
+    if forked:
+        store.create_session(
+            session_id=FORKED_SESSION_ID,
+            title="Pagination fix: try cursor-based paging",
+            session_type="forked",
+            parent_session_id=DEMO_SESSION_ID,
+            created_at=_stamp("2025-03-13T08:45:00"),
+        )
+        store.add_messages(FORKED_SESSION_ID, _forked_transcript(demo.messages))
 
     store.create_session(
         session_id=EMPTY_SESSION_ID, title="Scratchpad: release checklist", created_at=_stamp("2025-03-14T16:20:00")

@@ -121,7 +121,9 @@ def _kilobytes(size: int) -> int:
     return math.ceil(size / 1024)
 
 
-def parse_create_session(body: dict[str, Any]) -> CreateSessionRequest:
+def parse_create_session(
+    body: dict[str, Any], session_type_message: str = _SESSION_TYPE_MESSAGE
+) -> CreateSessionRequest:
     title = body.get("title")
     if title is not None and not isinstance(title, str):
         _invalid("title must be a string")
@@ -143,7 +145,7 @@ def parse_create_session(body: dict[str, Any]) -> CreateSessionRequest:
 
     session_type = body.get("sessionType")
     if session_type is not None and session_type != "main":
-        _invalid(_SESSION_TYPE_MESSAGE)
+        _invalid(session_type_message)
     if body.get("subagentType") is not None:
         _invalid(_SUBAGENT_TYPE_MESSAGE)
 
@@ -222,6 +224,66 @@ def parse_rewind(body: dict[str, Any]) -> RewindRequest:
     if cleanup is not None and not isinstance(cleanup, bool):
         _invalid("cleanupMedia must be a boolean")
     return RewindRequest(message_id=message_id, cleanup_media=True if cleanup is None else cleanup)
+
+
+#: ``thinking_level`` values of a message (Feb 2026); ``null`` means "decided by the message's wording".
+THINKING_LEVELS: Final = ("off", "basic", "medium", "maximum")
+#: ``type`` values of a notification answer.
+NOTIFICATION_ANSWER_TYPES: Final = ("acknowledge", "text", "choice")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRequest:
+    text: str
+    plan_mode: bool
+    max_steps: int | None
+    thinking_level: str | None
+
+
+def parse_message(body: dict[str, Any], accepted: frozenset[str]) -> MessageRequest:
+    """A ``sendMessage`` body; ``accepted`` is the field set of the Mix version (older ones lack the Feb 2026 ones)."""
+    unknown = sorted(set(body) - accepted)
+    if unknown:
+        _invalid(f"unknown field(s): {', '.join(unknown)}")
+    text, plan_mode = body.get("text"), body.get("plan_mode")
+    if not isinstance(text, str) or not text.strip():
+        _invalid("text is required")
+    if plan_mode is None:
+        plan_mode = False
+    elif not isinstance(plan_mode, bool):
+        _invalid("plan_mode must be a boolean")
+    max_steps = body.get("max_steps")
+    if max_steps is not None and (not _is_int(max_steps) or max_steps < 1):
+        _invalid("max_steps must be an integer >= 1")
+    level = body.get("thinking_level")
+    if level is not None and level not in THINKING_LEVELS:
+        _invalid("thinking_level must be one of " + ", ".join(f"'{v}'" for v in THINKING_LEVELS))
+    return MessageRequest(text=text, plan_mode=plan_mode, max_steps=max_steps, thinking_level=level)
+
+
+def parse_notification_answer(body: dict[str, Any], response_type: str, choices: tuple[str, ...]) -> str:
+    """The value of a ``respondToNotification`` body, checked against the question it answers.
+
+    The contract lists no 400 for this route; a body that cannot answer the question (another type, a
+    choice that was not offered) is refused here as any malformed body is, so a client hears of it
+    instead of the agent going on with a wrong answer.
+    """
+    answer_type, value = body.get("type"), body.get("value")
+    if answer_type is None or answer_type == "":
+        _invalid("type is required")
+    if answer_type not in NOTIFICATION_ANSWER_TYPES:
+        _invalid("type must be " + ", ".join(f"'{t}'" for t in NOTIFICATION_ANSWER_TYPES[:-1]) + ", or 'choice'")
+    if value is not None and not isinstance(value, str):
+        _invalid("value must be a string")
+    if answer_type != response_type:
+        _invalid(f"type must be '{response_type}' for this notification")
+    if answer_type == "acknowledge":
+        return value or ""
+    if not value:
+        _invalid(f"value is required for a {answer_type} answer")
+    if answer_type == "choice" and value not in choices:
+        _invalid("value must be one of the choices: " + ", ".join(f"'{c}'" for c in choices))
+    return value
 
 
 #: Boolean spellings accepted in query flags (the usual server-side set, not only 'true' and 'false').

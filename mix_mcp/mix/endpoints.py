@@ -1,7 +1,7 @@
 """The Mix endpoints mix-mcp uses: HTTP method, path template and success status.
 
 The eight sessions endpoints, the agent-run endpoints (send a message, read messages, cancel, answer a
-permission, the event stream) and Mix's health check.
+permission or a question, the event stream) and Mix's health check.
 
 These are contract facts shared by the client (which sends them) and the emulator (which serves
 them), so that neither can drift from the other.
@@ -18,6 +18,8 @@ HttpMethod = Literal["GET", "POST", "PATCH", "DELETE"]
 SESSIONS_PREFIX: Final = "/api/sessions"
 #: Permission answers live outside the sessions group, keyed by the permission's own id.
 PERMISSIONS_PREFIX: Final = "/api/permissions"
+#: Answers to an agent's questions (``notification`` events), keyed by the notification's own id.
+NOTIFICATIONS_PREFIX: Final = "/api/notifications"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ CANCEL_SESSION_PROCESSING: Final = Endpoint("cancelSessionProcessing", "POST", S
 #: ``{id}`` is the permission's id here, not a session's.
 GRANT_PERMISSION: Final = Endpoint("grantPermission", "POST", PERMISSIONS_PREFIX + "/{id}/grant", 200)
 DENY_PERMISSION: Final = Endpoint("denyPermission", "POST", PERMISSIONS_PREFIX + "/{id}/deny", 200)
+#: ``{id}`` is the notification's id; the body is ``{"type": ..., "value": ...}``; Mix answers 204 (Feb 2026 on).
+RESPOND_TO_NOTIFICATION: Final = Endpoint("respondToNotification", "POST", NOTIFICATIONS_PREFIX + "/{id}/respond", 204)
 #: Server-sent events for one session (``?sessionId=``); ``Last-Event-ID`` replays what a dropped connection missed.
 STREAM_EVENTS: Final = Endpoint("streamEvents", "GET", "/stream", 200)
 
@@ -60,6 +64,7 @@ RUN_ENDPOINTS: Final = (
     CANCEL_SESSION_PROCESSING,
     GRANT_PERMISSION,
     DENY_PERMISSION,
+    RESPOND_TO_NOTIFICATION,
 )
 
 ALL_ENDPOINTS: Final = (

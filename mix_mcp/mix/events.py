@@ -4,21 +4,26 @@ Mix reports an agent run only here: thinking and content deltas, tool calls, per
 completion, errors. A follower must survive what long-lived HTTP connections go through, so
 ``SessionEvents``:
 
-* parses server-sent events itself, under a size bound per line and per event (a hostile or broken
-  upstream cannot make it buffer without limit);
+* parses server-sent events itself, in time linear in the bytes received and under the bounds of
+  ``stream_limits`` (line, event, bytes and time before ``connected``): a hostile or broken upstream
+  cannot make it buffer without limit, spin, or hold a call past its deadline;
 * reconnects after a dropped connection, an end of stream or a silent one (no byte, not even a
   heartbeat, within the heartbeat timeout), sending ``Last-Event-ID`` so that Mix replays what was
-  missed; events already seen are dropped, so nothing is lost and nothing counted twice;
+  missed; events already seen (by their own id) are dropped, so nothing is lost and nothing counted
+  twice; an event without an ``id:`` line keeps the last event id and is never taken for a replay;
 * ignores events that name another session;
-* gives up with ``StreamLostError`` after a few reconnects in a row that brought nothing, saying
-  which event id resumes the run;
+* gives up with ``StreamLostError`` after a few reopenings in a row that brought no new event
+  (heartbeats do not count as new) or too many in all;
 * always closes its connection, whatever ends the reading (``aclose``, cancellation, errors).
+
+What a failure means for a message (sent or not) is for the caller to say: ``tools/runs`` does.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,29 +35,49 @@ import httpx2
 
 from mix_mcp.mix.client import MixClient
 from mix_mcp.mix.errors import ErrorHints, MixAPIError, MixMCPError
+from mix_mcp.mix.stream_limits import (
+    CONFIRM_TIMEOUT,
+    FIRST_RECONNECT_DELAY,
+    MAX_BARREN_REOPENINGS,
+    MAX_BYTES_BEFORE_CONNECTED,
+    MAX_EVENT_BYTES,
+    MAX_EVENT_ID_CHARS,
+    MAX_LINE_BYTES,
+    MAX_RECONNECT_DELAY,
+    MAX_REOPENINGS,
+    SEEN_IDS,
+)
 from mix_mcp.observe.logs import log_event
 
 logger = logging.getLogger("mix_mcp.events")
 
-#: Largest line and largest event (all its data lines together) accepted from Mix, in bytes.
-MAX_LINE_BYTES: Final = 1024 * 1024
-MAX_EVENT_BYTES: Final = 4 * 1024 * 1024
-#: Event ids remembered to drop replays (the replay after a reconnect overlaps what was read).
-SEEN_IDS: Final = 4096
-#: Reconnects in a row, with no event in between, before the stream counts as lost.
-MAX_RECONNECTS: Final = 5
-#: Longest pause before a reconnect, whatever ``retry:`` Mix asks for.
-MAX_RECONNECT_DELAY: Final = 5.0
-_FIRST_RECONNECT_DELAY: Final = 0.1
+__all__ = [
+    "MAX_EVENT_BYTES",
+    "MAX_LINE_BYTES",
+    "SSEDecoder",
+    "SessionEvents",
+    "StreamError",
+    "StreamEvent",
+    "StreamFormatError",
+    "StreamLostError",
+    "StreamUnconfirmedError",
+]
+
+_LINE_END: Final = re.compile(rb"[\r\n]")
 
 
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
-    """One server-sent event: its id, its type (``event:``) and its data (a JSON object, else ``{"raw": text}``)."""
+    """One server-sent event: its id, its type (``event:``) and its data (a JSON object, else ``{"raw": text}``).
+
+    ``id`` is the event's own ``id:`` when it had one, else the stream's last event id (the SSE rule);
+    ``own_id`` tells the two apart, since only an event's own id identifies it (for dropping replays).
+    """
 
     id: str | None
     type: str
     data: dict[str, Any]
+    own_id: bool = True
 
     @property
     def nested(self) -> bool:
@@ -60,24 +85,26 @@ class StreamEvent:
         return bool(self.data.get("parentToolCallId"))
 
 
-class StreamFormatError(MixMCPError):
-    """Mix sent something that is not a server-sent event stream within the bounds above."""
+class StreamError(MixMCPError):
+    """Something went wrong with the event stream itself (not with a request Mix answered)."""
 
 
-class StreamLostError(MixMCPError):
+class StreamFormatError(StreamError):
+    """Mix sent something that is not a server-sent event stream within the bounds of ``stream_limits``."""
+
+
+class StreamUnconfirmedError(StreamError):
+    """The stream opened but Mix never confirmed it (no ``connected`` in time or within the byte bound)."""
+
+
+class StreamLostError(StreamError):
     """The stream dropped and could not be reopened; the run may still be going on in Mix."""
 
     def __init__(self, session_id: str, last_event_id: str | None, reason: str) -> None:
-        resume = (
-            f" Follow it again with send_message(session_id={session_id!r}, follow_from_event_id={last_event_id!r})."
-            if last_event_id is not None
-            else ""
-        )
-        super().__init__(
-            f"The event stream of session {session_id!r} was lost ({reason}); the run may still be going on "
-            f"in Mix.{resume} list_messages shows what it has written."
-        )
+        self.session_id = session_id
         self.last_event_id = last_event_id
+        self.reason = reason
+        super().__init__(f"The event stream of session {session_id!r} was lost ({reason}).")
 
     def describe(self, hints: ErrorHints) -> str:
         return str(self)
@@ -85,36 +112,53 @@ class StreamLostError(MixMCPError):
 
 @dataclass(slots=True)
 class SSEDecoder:
-    """Bytes in, events out, following the server-sent events rules (WHATWG HTML, 9.2), with size bounds."""
+    """Bytes in, events out, following the server-sent events rules (WHATWG HTML, 9.2), with size bounds.
+
+    Linear: a line ending is searched for from where the previous search stopped, never from the
+    start of the buffer again, so a flood of short lines or a long line in small chunks costs time in
+    proportion to its bytes.
+    """
 
     last_event_id: str | None = None
     #: Reconnection delay Mix asked for (``retry:``), in seconds.
     retry: float | None = None
     _buffer: bytearray = field(default_factory=bytearray)
-    _data: list[str] = field(default_factory=list)
-    _data_bytes: int = 0
+    #: Bytes at the start of ``_buffer`` already known to hold no line ending.
+    _scanned: int = 0
+    _data: bytearray = field(default_factory=bytearray)
+    _has_data: bool = False
     _type: str = ""
     _id: str | None = None
+    _id_seen: bool = False
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
-        self._buffer += chunk
+        buffer = self._buffer
+        buffer += chunk
         events: list[StreamEvent] = []
         start = 0
-        buffer = self._buffer
+        position = self._scanned
+        size = len(buffer)
         while True:
-            lf, cr = buffer.find(b"\n", start), buffer.find(b"\r", start)
-            ends = [i for i in (lf, cr) if i >= 0]
-            if not ends:
+            found = _LINE_END.search(buffer, position)
+            if found is None:
+                position = size
                 break
-            end = min(ends)
-            if end == cr and end == len(buffer) - 1:
-                break  # a CR at the end may be the first half of CRLF: wait for the next byte
-            step = 2 if end == cr and end + 1 < len(buffer) and buffer[end + 1] == 0x0A else 1
+            end = found.start()
+            step = 1
+            if buffer[end] == 0x0D:
+                if end + 1 == size:
+                    position = end  # a CR at the end may be the first half of CRLF: wait for the next byte
+                    break
+                if buffer[end + 1] == 0x0A:
+                    step = 2
+            if end - start > MAX_LINE_BYTES:
+                raise StreamFormatError(f"Mix's event stream sent a line longer than {MAX_LINE_BYTES:,} bytes")
             event = self._line(bytes(buffer[start:end]))
             if event is not None:
                 events.append(event)
-            start = end + step
+            start = position = end + step
         del buffer[:start]
+        self._scanned = position - start
         if len(buffer) > MAX_LINE_BYTES:
             raise StreamFormatError(f"Mix's event stream sent a line longer than {MAX_LINE_BYTES:,} bytes")
         return events
@@ -122,44 +166,52 @@ class SSEDecoder:
     def reset_event(self) -> None:
         """Forget a half-received event (its connection dropped)."""
         self._buffer.clear()
+        self._scanned = 0
         self._data.clear()
-        self._data_bytes = 0
+        self._has_data = False
         self._type = ""
-        self._id = None
+        self._id, self._id_seen = None, False
 
     def _line(self, raw: bytes) -> StreamEvent | None:
         if not raw:
             return self._dispatch()
-        if len(raw) > MAX_LINE_BYTES:
-            raise StreamFormatError(f"Mix's event stream sent a line longer than {MAX_LINE_BYTES:,} bytes")
-        line = raw.decode("utf-8", "replace")
-        if line.startswith(":"):
+        if raw[0] == 0x3A:
             return None  # a comment: keeps proxies from closing an idle connection
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "data":
-            self._data_bytes += len(value) + 1
-            if self._data_bytes > MAX_EVENT_BYTES:
+        name, _, value = raw.partition(b":")
+        if value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            if len(self._data) + len(value) + 1 > MAX_EVENT_BYTES:
                 raise StreamFormatError(f"Mix's event stream sent an event larger than {MAX_EVENT_BYTES:,} bytes")
-            self._data.append(value)
-        elif name == "event":
-            self._type = value
-        elif name == "id" and value.isascii() and value.isprintable() and " " not in value:
-            # Only an id that can go back in a Last-Event-ID header moves the resume point.
-            self._id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
+            if self._has_data:
+                self._data += b"\n"
+            self._data += value
+            self._has_data = True
+        elif name == b"event":
+            self._type = value.decode("utf-8", "replace")
+        elif name == b"id" and b"\0" not in value:
+            # Only an id that can go back in a Last-Event-ID header (and in a tool's arguments) moves the
+            # resume point; an empty one clears it, as the standard says.
+            text = value.decode("ascii", "replace")
+            if not value:
+                self._id, self._id_seen = None, True
+            elif len(text) <= MAX_EVENT_ID_CHARS and all(0x21 <= c <= 0x7E for c in value):
+                self._id, self._id_seen = text, True
+        elif name == b"retry" and value.isdigit() and len(value) < 10:
             self.retry = int(value) / 1000
         return None
 
     def _dispatch(self) -> StreamEvent | None:
-        if self._id is not None:
+        own = self._id_seen and self._id is not None
+        if self._id_seen:
             self.last_event_id = self._id
-        if not self._data:
-            self._type, self._id = "", None
+        kind, event_id = self._type, self._id
+        self._type, self._id, self._id_seen = "", None, False
+        if not self._has_data:
             return None
-        text = "\n".join(self._data)
-        event_id, kind = self._id, self._type
-        self._data, self._data_bytes, self._type, self._id = [], 0, "", None
+        text = self._data.decode("utf-8", "replace")
+        self._data.clear()
+        self._has_data = False
         try:
             parsed = json.loads(text)
         except (json.JSONDecodeError, RecursionError):
@@ -168,15 +220,16 @@ class SSEDecoder:
         if not kind:
             declared = data.get("event") or data.get("type")
             kind = declared if isinstance(declared, str) else "message"
-        return StreamEvent(event_id if event_id is not None else self.last_event_id, kind, data)
+        return StreamEvent(event_id if own else self.last_event_id, kind, data, own_id=own)
 
 
 class SessionEvents:
     """The events of one session, across reconnects: ``async with SessionEvents(...) as events: async for e in``.
 
     Entering opens the stream and waits for Mix's ``connected`` event, so that a message sent after
-    it cannot produce events the stream misses. ``connected`` and ``heartbeat`` events are consumed
-    here; everything else of this session is yielded once.
+    it cannot produce events the stream misses; that wait is bounded in time (``confirm_timeout``)
+    and in bytes. ``connected`` and ``heartbeat`` events are consumed here; everything else of this
+    session is yielded once.
     """
 
     def __init__(
@@ -186,21 +239,25 @@ class SessionEvents:
         *,
         last_event_id: str | None = None,
         heartbeat_timeout: float,
+        confirm_timeout: float = CONFIRM_TIMEOUT,
         operation: str | None = None,
     ) -> None:
         self._client = client
         self.session_id = session_id
         self._decoder = SSEDecoder(last_event_id=last_event_id)
         self._heartbeat_timeout = heartbeat_timeout
+        self._confirm_timeout = min(confirm_timeout, CONFIRM_TIMEOUT)
         self._operation = operation
         self._response: httpx2.Response | None = None
         self._chunks: AsyncIterator[bytes] | None = None
         self._pending: deque[StreamEvent] = deque()
         self._seen: deque[str] = deque(maxlen=SEEN_IDS)
         self._seen_set: set[str] = set()
-        #: Reconnects made so far, and the id of the ``connected`` event (where this stream started).
+        #: Reopenings made so far, and the id of the first ``connected`` event (where this stream started).
         self.reconnects = 0
         self.connected_id: str | None = None
+        #: Whether Mix confirmed a connection (sent ``connected``) at least once.
+        self.confirmed = False
         self.heartbeats = 0
         self.ignored = 0
         self._barren = 0
@@ -245,8 +302,7 @@ class SessionEvents:
 
     def _keep(self, event: StreamEvent) -> bool:
         if event.type == "heartbeat":
-            self.heartbeats += 1
-            self._barren = 0  # the connection is alive: a later drop starts a fresh count
+            self.heartbeats += 1  # alive, but not progress: the reopening count stands
             return False
         if event.type == "connected":
             self.connected_id = self.connected_id or event.id
@@ -255,7 +311,7 @@ class SessionEvents:
         if isinstance(other, str) and other != self.session_id:
             self.ignored += 1
             return False
-        if event.id is not None:
+        if event.own_id and event.id is not None:
             if event.id in self._seen_set:
                 return False  # replayed after a reconnect: already handed out
             if len(self._seen) == self._seen.maxlen:
@@ -265,7 +321,16 @@ class SessionEvents:
         return True
 
     async def _connect(self) -> None:
-        """Open the stream and read up to its ``connected`` event (events before it are kept)."""
+        """Open the stream and read up to its ``connected`` event, within the time and byte bounds."""
+        with anyio.move_on_after(self._confirm_timeout) as scope:
+            await self._open_and_confirm()
+        if scope.cancelled_caught:
+            raise StreamUnconfirmedError(
+                f"Mix's event stream for session {self.session_id!r} did not confirm the connection (no "
+                f"'connected' event) within {self._confirm_timeout:g} s"
+            )
+
+    async def _open_and_confirm(self) -> None:
         response = await self._client.open_event_stream(
             self.session_id,
             last_event_id=self._decoder.last_event_id,
@@ -273,55 +338,71 @@ class SessionEvents:
             operation=self._operation,
         )
         self._response, self._chunks = response, response.aiter_bytes()
+        received = 0
+        before: list[StreamEvent] = []
         while True:
-            events = await self._next_chunk()
-            if events is None:
+            chunk = await self._next_bytes()
+            if chunk is None:
                 raise StreamLostError(self.session_id, self.last_event_id, "it ended before Mix confirmed it")
-            self._pending.extend(events)
-            connected = next((e for e in events if e.type == "connected"), None)
+            received += len(chunk)
+            events = self._decoder.feed(chunk)
+            connected = next((i for i, e in enumerate(events) if e.type == "connected"), None)
             if connected is not None:
-                self.connected_id = self.connected_id or connected.id
+                self.connected_id = self.connected_id or events[connected].id
+                self.confirmed = True
+                self._pending.extend(before)
+                self._pending.extend(events)
                 return
+            if received > MAX_BYTES_BEFORE_CONNECTED:
+                raise StreamUnconfirmedError(
+                    f"Mix's event stream for session {self.session_id!r} sent more than "
+                    f"{MAX_BYTES_BEFORE_CONNECTED:,} bytes without confirming the connection (no 'connected' event)"
+                )
+            before.extend(events)
 
-    async def _next_chunk(self) -> list[StreamEvent] | None:
-        """The events of the next chunk; ``None`` when the connection ended, dropped or went silent."""
+    async def _next_bytes(self) -> bytes | None:
+        """The next chunk; ``None`` when the connection ended, dropped or went silent."""
         assert self._chunks is not None
         try:
-            chunk = await self._chunks.__anext__()
+            return await self._chunks.__anext__()
         except StopAsyncIteration:
             return None
         except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as failure:
             log_event(logger, logging.INFO, "stream_dropped", reason=type(failure).__name__)
             return None
-        return self._decoder.feed(chunk)
 
     async def _read_more(self) -> None:
-        events = await self._next_chunk() if self._chunks is not None else None
-        if events is not None:
-            self._pending.extend(events)
+        chunk = await self._next_bytes() if self._chunks is not None else None
+        if chunk is not None:
+            self._pending.extend(self._decoder.feed(chunk))
             return
         await self._reconnect()
 
     async def _reconnect(self) -> None:
         await self.aclose()
         self._decoder.reset_event()
-        delay = self._decoder.retry if self._decoder.retry is not None else _FIRST_RECONNECT_DELAY
-        delay = max(delay, _FIRST_RECONNECT_DELAY * 2 ** min(self._barren, 6))
+        delay = self._decoder.retry if self._decoder.retry is not None else FIRST_RECONNECT_DELAY
+        delay = max(delay, FIRST_RECONNECT_DELAY * 2 ** min(self._barren, 6))
         while True:
             self._barren += 1
             self.reconnects += 1
-            if self._barren > MAX_RECONNECTS:
+            if self._barren > MAX_BARREN_REOPENINGS:
                 raise StreamLostError(
-                    self.session_id, self.last_event_id, f"{MAX_RECONNECTS} reconnects in a row brought nothing"
+                    self.session_id, self.last_event_id, f"{MAX_BARREN_REOPENINGS} reopenings in a row brought nothing"
+                )
+            if self.reconnects > MAX_REOPENINGS:
+                raise StreamLostError(
+                    self.session_id, self.last_event_id, f"it was reopened {MAX_REOPENINGS} times in one call"
                 )
             await anyio.sleep(min(delay, MAX_RECONNECT_DELAY))
-            delay = max(delay * 2, _FIRST_RECONNECT_DELAY)
+            delay = max(delay * 2, FIRST_RECONNECT_DELAY)
             log_event(logger, logging.INFO, "stream_reconnect", attempt=self._barren, resume=self.last_event_id)
             try:
                 await self._connect()
                 return
             except MixAPIError as refused:
+                await self.aclose()
                 if refused.status < 500 and refused.status not in (408, 429):
                     raise  # the session is gone, or access was refused: a retry cannot help
-            except (StreamLostError, MixMCPError):
+            except MixMCPError:
                 await self.aclose()

@@ -46,7 +46,7 @@ from mix_mcp.tools.arguments import ToolArguments
 from mix_mcp.tools.confirmation import ConfirmationRefused, confirm
 from mix_mcp.tools.icons import SERVER_ICON, tool_icon
 from mix_mcp.tools.operations import OPERATIONS_BY_NAME, Operation, select_operations
-from mix_mcp.tools.runs import CallContext
+from mix_mcp.tools.runs.follow import CallContext
 from mix_mcp.tools.sanitize import clean_text
 
 logger = logging.getLogger("mix_mcp.server")

@@ -416,6 +416,8 @@ class RewindSessionArguments(ToolArguments):
 #: Longest message send_message passes on (Mix has no documented limit; this keeps runaway input out).
 MAX_MESSAGE_TEXT: Final = 1_000_000
 MAX_WAIT_SECONDS: Final = 3600
+MAX_STEPS: Final = 100_000
+MAX_ANSWER_CHARS: Final = 100_000
 
 
 def _event_id(value: str) -> str:
@@ -425,49 +427,57 @@ def _event_id(value: str) -> str:
     return value
 
 
+ThinkingLevel = Literal["off", "basic", "medium", "maximum"]
+
+
 class SendMessageArguments(ToolArguments):
     session_id: SessionId = _id(
         "Id of the session whose agent gets the message (from list_sessions or create_session)."
     )
-    text: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=MAX_MESSAGE_TEXT,
-        description="The message for the agent. Leave it out only to follow a run already sent "
-        "(with follow_from_event_id).",
-    )
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_TEXT, description="The message for the agent.")
     plan_mode: bool = Field(default=False, description="Ask the agent to plan rather than act (Mix's plan mode).")
+    max_steps: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_STEPS,
+        description="Most tool-call iterations the agent may make for this message; unlimited when left out.",
+    )
+    thinking_level: ThinkingLevel | None = Field(
+        default=None,
+        description="How much the model thinks: 'off', 'basic' (4k tokens), 'medium' (10k) or 'maximum' (32k); "
+        "Mix decides from the message when left out.",
+    )
     wait: bool = Field(
         default=True,
-        description="True (default): follow the run and return the agent's answer. False: return as soon as Mix "
-        "accepted the message, with the arguments that follow the run later.",
+        description="True (default): follow the run for a bounded wait and return its answer or where it stands. "
+        "False: return as soon as Mix accepted the message, with the follow_run call for later.",
     )
     max_wait_seconds: int | None = Field(
         default=None,
         ge=1,
         le=MAX_WAIT_SECONDS,
-        description="Return after at most this many seconds even if the run goes on (marked unfinished, with "
-        "next_arguments to keep following). The server's call deadline caps it.",
+        description="Return after at most this many seconds even if the run goes on (then call follow_run with "
+        "next_arguments). Left out: the server's run wait (a few seconds, so that clients that cut calls short "
+        "get an answer). The server's call deadline caps it.",
     )
-    follow_from_event_id: Annotated[str, AfterValidator(_event_id)] | None = Field(
+
+
+class FollowRunArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session whose run to follow (as in the result that gave this call).")
+    after_event_id: Annotated[str, AfterValidator(_event_id)] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_ID_LENGTH,
-        description="Do not send anything: follow the session's run from just after this event id, as given in "
-        "an earlier result's next_arguments.",
+        description="Follow from just after this event id, as an earlier result's next_arguments gave it; left "
+        "out: from the moment follow_run connects.",
     )
-
-    @model_validator(mode="after")
-    def _send_or_follow(self) -> SendMessageArguments:
-        if (self.text is None) == (self.follow_from_event_id is None):
-            raise ValueError(
-                "give text to send a new message, or follow_from_event_id to follow a run already sent "
-                "(exactly one of the two)"
-            )
-        # plan_mode false is its default: a strict-mode client that must send it has not chosen it.
-        if self.follow_from_event_id is not None and self.chose("plan_mode"):
-            raise ValueError("plan_mode only applies to a new message (with text)")
-        return self
+    max_wait_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_WAIT_SECONDS,
+        description="Return after at most this many seconds even if the run goes on. Left out: the server's run "
+        "wait. The server's call deadline caps it.",
+    )
 
 
 class AnswerPermissionArguments(ToolArguments):
@@ -475,6 +485,27 @@ class AnswerPermissionArguments(ToolArguments):
     grant: bool = Field(
         description="True lets the agent do what the request describes; false denies it. Ask the user if unsure."
     )
+
+
+class AnswerNotificationArguments(ToolArguments):
+    notification_id: SessionId = _id("Id of the pending question (notification), from the run's result.")
+    value: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ANSWER_CHARS,
+        description="The user's answer: their text, or one of the question's choices. Leave it out to acknowledge.",
+    )
+    response_type: Literal["acknowledge", "text", "choice"] | None = Field(
+        default=None,
+        description="The answer's type, as the question's response_type says; left out: 'acknowledge' without a "
+        "value, else 'text'.",
+    )
+
+    @model_validator(mode="after")
+    def _value_for_text_and_choice(self) -> AnswerNotificationArguments:
+        if self.response_type in ("text", "choice") and self.value is None:
+            raise ValueError(f"value is required for a {self.response_type!r} answer (the user's answer)")
+        return self
 
 
 class ListMessagesArguments(ExportSessionArguments):

@@ -26,18 +26,21 @@ from mix_mcp.mix.endpoints import (
     GET_SESSION_MESSAGES,
     GRANT_PERMISSION,
     LIST_SESSIONS,
+    RESPOND_TO_NOTIFICATION,
     REWIND_SESSION,
     SEND_MESSAGE,
+    STREAM_EVENTS,
     UPDATE_SESSION_CALLBACKS,
     Endpoint,
 )
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints
 from mix_mcp.mix.models import BROWSER_MODES, SessionData
-from mix_mcp.tools import runs
 from mix_mcp.tools.arguments import (
+    AnswerNotificationArguments,
     AnswerPermissionArguments,
     CreateSessionArguments,
     ExportSessionArguments,
+    FollowRunArguments,
     ForkSessionArguments,
     ListMessagesArguments,
     ListSessionsArguments,
@@ -50,7 +53,9 @@ from mix_mcp.tools.arguments import (
 from mix_mcp.tools.listing import SessionList, shape_session_list
 from mix_mcp.tools.messages import MESSAGES, MessageListing, shape_messages
 from mix_mcp.tools.rendering import Shaped
-from mix_mcp.tools.runs import CallContext, Runner, RunnerResult
+from mix_mcp.tools.runs import results as run_results
+from mix_mcp.tools.runs import tools as runs
+from mix_mcp.tools.runs.follow import CallContext, Runner, RunnerResult
 from mix_mcp.tools.sanitize import SPOTLIGHT_NOTICE, guard_untrusted
 from mix_mcp.tools.schemas import catalogued, input_schema, output_schema
 from mix_mcp.tools.transcripts import TranscriptExport, shape_transcript
@@ -94,9 +99,10 @@ SESSION_LIST_RESULT: Final = ResultShape(SESSION_LIST, SessionList, shape_sessio
 DELETED_RESULT: Final = ResultShape(None, DeletedSession, _deleted, untrusted=False)
 TRANSCRIPT_RESULT: Final = ResultShape(TRANSCRIPT, TranscriptExport, shape_transcript)
 MESSAGES_RESULT: Final = ResultShape(MESSAGES, MessageListing, shape_messages)
-RUN_RESULT: Final = ResultShape(None, runs.RunResult, _as_is)
-PERMISSION_RESULT: Final = ResultShape(None, runs.PermissionAnswer, _as_is, untrusted=False)
-CANCEL_RESULT: Final = ResultShape(runs.CANCELLED, runs.RunCancelled, runs.cancelled_result, untrusted=False)
+RUN_RESULT: Final = ResultShape(None, run_results.RunResult, _as_is)
+PERMISSION_RESULT: Final = ResultShape(None, run_results.PermissionAnswer, _as_is, untrusted=False)
+NOTIFICATION_RESULT: Final = ResultShape(None, run_results.NotificationAnswer, _as_is, untrusted=False)
+CANCEL_RESULT: Final = ResultShape(runs.CANCELLED, run_results.RunCancelled, runs.cancelled_result, untrusted=False)
 
 NOT_FOUND_SESSION: Final = ErrorHints(not_found="Call list_sessions to see the ids that exist.")
 BROWSER_MODE_ADVICE: Final = (
@@ -429,14 +435,16 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         name="send_message",
         title="Put the session's agent to work",
         description=(
-            "Send a message to the session's Mix agent and wait for its answer: returns the assistant's text, "
-            "its message id, the tool calls the run made, reasoning time and the run's tokens and cost, with "
-            "progress notifications on the way. When the agent asks permission (e.g. to run a command), the "
-            "user is asked if the client can; otherwise the result is 'permission_pending' with the request's "
-            "id for answer_permission. A run still going when the call must return comes back unfinished with "
-            "next_arguments: call send_message with them to follow it on (nothing is sent again). wait=false "
-            "returns as soon as Mix accepted the message. Each call with text runs the agent again: never repeat "
-            "one that may have been sent (list_messages shows it)."
+            "Send a message (text) to the session's Mix agent and follow its run for a short, bounded wait: "
+            "returns the assistant's answer, its message id, the tool calls with their input and output, what "
+            "sub-agents did, reasoning time and the run's tokens and cost, with progress notifications on the "
+            "way. A run still going when the wait is up comes back 'running' with next_arguments naming "
+            "follow_run and its arguments: call it to follow on (nothing is sent again). When the agent asks "
+            "permission or asks the user a question, the user is asked if the client can; otherwise the result "
+            "is 'permission_pending' (answer_permission) or 'question_pending' (answer_notification, with the "
+            "question, its choices and timeout). max_steps and thinking_level are sent only when given. "
+            "wait=false returns as soon as Mix accepted the message. Each call runs the agent again: never "
+            "repeat one that may have been sent (list_messages shows it)."
         ),
         endpoint=SEND_MESSAGE,
         arguments=SendMessageArguments,
@@ -448,12 +456,30 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         runner=runs.send_message,
     ),
     Operation(
+        name="follow_run",
+        title="Follow a session's agent run",
+        description=(
+            "Follow an agent run already sent (by send_message), without sending anything: reads the session's "
+            "events from just after after_event_id for a short, bounded wait and returns the same result as "
+            "send_message (answer, tool calls with input and output, questions waiting for the user). Call it "
+            "with the arguments of a result's next_arguments, again and again while it says 'running'."
+        ),
+        endpoint=STREAM_EVENTS,
+        arguments=FollowRunArguments,
+        result=RUN_RESULT,
+        read_only=False,
+        destructive=False,
+        idempotent=True,
+        hints=runs.FOLLOW_HINTS,
+        runner=runs.follow_run,
+    ),
+    Operation(
         name="answer_permission",
         title="Answer a Mix agent's permission request",
         description=(
-            "Grant or deny a permission request a Mix agent run is waiting on (the id comes from send_message's "
-            "result, status 'permission_pending'). Grant only what the user agreed to. Afterwards, call "
-            "send_message with that result's next_arguments to follow the run to its answer."
+            "Grant or deny a permission request a Mix agent run is waiting on (the id comes from a run result "
+            "with status 'permission_pending'). Grant only what the user agreed to. Afterwards, call follow_run "
+            "with that result's next_arguments.arguments to follow the run to its answer."
         ),
         endpoint=GRANT_PERMISSION,
         arguments=AnswerPermissionArguments,
@@ -464,6 +490,25 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         hints=runs.PERMISSION_HINTS,
         runner=runs.answer_permission,
         confirm="Answer the Mix agent's permission request {permission_id} with grant={grant}?",
+    ),
+    Operation(
+        name="answer_notification",
+        title="Answer a Mix agent's question",
+        description=(
+            "Send the user's answer to a question a Mix agent run is waiting on (a result with status "
+            "'question_pending' gives the notification id, its response_type, choices and timeout). Put the "
+            "question to the user and send exactly what they answered: never answer on their behalf. value is "
+            "their text or one of the choices (left out to acknowledge). Afterwards, call follow_run with that "
+            "result's next_arguments.arguments to follow the run to its answer."
+        ),
+        endpoint=RESPOND_TO_NOTIFICATION,
+        arguments=AnswerNotificationArguments,
+        result=NOTIFICATION_RESULT,
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+        hints=runs.NOTIFICATION_HINTS,
+        runner=runs.answer_notification,
     ),
     Operation(
         name="cancel_run",

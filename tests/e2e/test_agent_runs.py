@@ -9,6 +9,9 @@ client answers by calling again).
 
 from __future__ import annotations
 
+import json
+import math
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,18 +23,27 @@ from mcp import Client
 from mcp.client.session import ClientRequestContext
 
 from mix_mcp.emulator import BackgroundEmulator
-from mix_mcp.emulator.agent import AgentSettings
+from mix_mcp.emulator.agent import DELTA_CHARS, QUESTION_TITLE, AgentSettings
 from tests.support import PROTOCOL_MODES, SchemaChecker, running_server, stdio_client_for, text_of
 
 TRANSPORTS = ["stdio", "http"]
 HELLO_ANSWER = "You said: hello agent. I read README.md, which says hello."
-#: Events of an ordinary run: user message, 3 thinking, tool, start, complete, 10 content words, complete.
-HELLO_EVENTS = 1 + 3 + 3 + len(HELLO_ANSWER.split(" ")) + 1
+READ_INPUT = json.dumps({"path": "README.md"})
+#: Events of an ordinary run: user message, 3 thinking, tool_use_start, the input's deltas, streaming complete,
+#: execution start and complete, one content event per word, complete.
+HELLO_EVENTS = 1 + 3 + 1 + math.ceil(len(READ_INPUT) / DELTA_CHARS) + 1 + 2 + len(HELLO_ANSWER.split(" ")) + 1
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[BackgroundEmulator]:
     with BackgroundEmulator(agent=AgentSettings(step_delay=0.01)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def feb_emulator() -> Iterator[BackgroundEmulator]:
+    """A Mix of Feb 2026: agent questions, max_steps and thinking_level."""
+    with BackgroundEmulator(mix_version="2026-02", agent=AgentSettings(step_delay=0.01)) as running:
         yield running
 
 
@@ -60,7 +72,7 @@ class Permissions:
 
 @asynccontextmanager
 async def connect(
-    transport: str, emulator: BackgroundEmulator, mode: str, *flags: str, elicit: Permissions | None = None
+    transport: str, emulator: BackgroundEmulator, mode: str, *flags: str, elicit: Permissions | Answers | None = None
 ) -> AsyncIterator[Client]:
     if transport == "stdio":
         client = stdio_client_for("--base-url", emulator.url, *flags, mode=mode)
@@ -75,8 +87,8 @@ async def connect(
             yield client
 
 
-async def new_session(client: Client, title: str) -> str:
-    created = await client.call_tool("create_session", {"title": title})
+async def new_session(client: Client, title: str, **extra: str) -> str:
+    created = await client.call_tool("create_session", {"title": title, **extra})
     assert created.structured_content is not None, text_of(created)
     session_id = created.structured_content["id"]
     assert isinstance(session_id, str)
@@ -116,7 +128,10 @@ async def test_send_message_returns_the_answer_with_progress_and_export_shows_it
         assert run["status"] == "completed" and run["finished"] is True
         assert run["text"] == HELLO_ANSWER
         assert run["events"] == HELLO_EVENTS and run["reconnects"] == 0
-        assert [(c["name"], c["status"]) for c in run["tool_calls"]] == [("ReadText", "succeeded")]
+        (call,) = run["tool_calls"]
+        assert (call["name"], call["status"], call["input"]) == ("ReadText", "succeeded", READ_INPUT)
+        assert call["output"] == "# Demo project\nHello.", "the output comes from Mix's stored message"
+        assert run["sent"] is True and run["sub_agents"] == [] and run["notifications"] == []
         assert run["reasoning_duration_ms"] and run["reasoning_duration_ms"] > 0
         assert run["usage"]["prompt_tokens"] > 0 and run["usage"]["cost"] > 0
         assert run["next_arguments"] is None and run["permissions"] == [] and run["errors"] == []
@@ -184,16 +199,17 @@ async def test_without_elicitation_the_permission_is_pending_until_answer_permis
         (permission,) = pending["permissions"]
         assert permission["answer"] == "pending" and permission["command"] == "make test"
         assert permission["id"] in pending["next_step"] and "answer_permission" in pending["next_step"]
-        assert pending["next_arguments"]["session_id"] == session_id
-        assert "follow_from_event_id" in pending["next_arguments"]
+        following = pending["next_arguments"]
+        assert following["tool"] == "follow_run" and following["arguments"]["session_id"] == session_id
+        assert "after_event_id" in following["arguments"]
 
         answered = await checked(client, "answer_permission", {"permission_id": permission["id"], "grant": True})
         assert answered["granted"] is True
         again = await client.call_tool("answer_permission", {"permission_id": permission["id"], "grant": True})
         assert again.is_error and "no longer pending" in text_of(again)
 
-        done = await checked(client, "send_message", pending["next_arguments"])
-        assert done["status"] == "completed"
+        done = await checked(client, "follow_run", following["arguments"])
+        assert done["status"] == "completed" and done["sent"] is False
         assert done["text"] == "I ran `make test` and it printed (pretend output of make test)."
         exported = await checked(client, "export_session", {"session_id": session_id})
         assert [m["role"] for m in exported["messages"]] == ["user", "assistant"], "nothing was sent twice"
@@ -241,14 +257,17 @@ async def test_cancel_run_reports_what_it_stopped_and_wait_false_returns_at_once
         session_id = await new_session(client, "Cancel tool")
         sent = await checked(client, "send_message", {"session_id": session_id, "text": "go", "wait": False})
         assert sent["status"] == "running" and sent["finished"] is False and sent["events"] == 0
-        assert sent["next_arguments"] == {"session_id": session_id, "follow_from_event_id": sent["last_event_id"]}
+        assert sent["next_arguments"] == {
+            "tool": "follow_run",
+            "arguments": {"session_id": session_id, "after_event_id": sent["last_event_id"]},
+        }
         stopped = await checked(client, "cancel_run", {"session_id": session_id})
         assert stopped == {
             "session_id": session_id,
             "cancelled": True,
             "next_step": "The run was stopped; list_messages shows what it wrote before.",
         }
-        followed = await checked(client, "send_message", sent["next_arguments"])
+        followed = await checked(client, "follow_run", sent["next_arguments"]["arguments"])
         assert followed["status"] == "cancelled" and followed["finished"] is True
         idle = await checked(client, "cancel_run", {"session_id": session_id})
         assert idle["cancelled"] is False and "No run was in progress" in idle["next_step"]
@@ -272,7 +291,9 @@ async def test_a_dropped_stream_resumes_from_last_event_id_without_loss_or_repea
 
 
 @pytest.mark.anyio
-async def test_a_run_longer_than_the_wait_returns_unfinished_and_resumes(emulator: BackgroundEmulator) -> None:
+async def test_a_run_longer_than_the_wait_returns_unfinished_and_follow_run_resumes(
+    emulator: BackgroundEmulator,
+) -> None:
     emulator.agent.settings.step_delay = 0.25
     async with connect("stdio", emulator, "legacy") as client:
         session_id = await new_session(client, "Long run")
@@ -281,11 +302,34 @@ async def test_a_run_longer_than_the_wait_returns_unfinished_and_resumes(emulato
         )
         assert first["status"] == "running" and first["finished"] is False
         assert 0 < first["events"] < HELLO_EVENTS
-        assert "send_message with next_arguments" in first["next_step"]
-        rest = await checked(client, "send_message", first["next_arguments"])
-    assert rest["status"] == "completed"
-    assert rest["text"] == HELLO_ANSWER
-    assert first["events"] + rest["events"] == HELLO_EVENTS, "the resumed call reads every remaining event once"
+        assert "call follow_run with next_arguments.arguments" in first["next_step"]
+        results = [first]
+        for _ in range(10):
+            following = results[-1]["next_arguments"]
+            assert following["tool"] == "follow_run"
+            results.append(await checked(client, "follow_run", following["arguments"]))
+            if results[-1]["finished"]:
+                break
+    assert results[-1]["status"] == "completed"
+    assert results[-1]["text"] == HELLO_ANSWER, "the complete event carries the whole answer"
+    assert sum(r["events"] for r in results) == HELLO_EVENTS, "each follow reads every remaining event once"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_by_default_a_call_returns_before_a_five_second_client_cuts_it(
+    emulator: BackgroundEmulator, transport: str
+) -> None:
+    """openai-agents cuts a tool call after 5 s: the default run wait returns before, with follow_run."""
+    emulator.agent.settings.step_delay = 0.5
+    async with connect(transport, emulator, "auto") as client:
+        session_id = await new_session(client, f"Default wait {transport}")
+        started = time.monotonic()
+        run = await checked(client, "send_message", {"session_id": session_id, "text": "hello agent"})
+        elapsed = time.monotonic() - started
+        assert run["status"] == "running" and run["next_arguments"]["tool"] == "follow_run"
+        assert elapsed < 5, f"send_message took {elapsed:.1f} s with the default run wait"
+        await checked(client, "cancel_run", {"session_id": session_id})
 
 
 @pytest.mark.anyio
@@ -295,13 +339,13 @@ async def test_read_only_servers_publish_no_run_tools_and_bad_arguments_send_not
     async with connect("stdio", emulator, "auto", "--read-only") as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert "list_messages" in names
-        assert not names & {"send_message", "answer_permission", "cancel_run"}
+        assert not names & {"send_message", "follow_run", "answer_permission", "answer_notification", "cancel_run"}
     async with connect("stdio", emulator, "auto") as client:
         session_id = await new_session(client, "Bad arguments")
-        both = await client.call_tool(
-            "send_message", {"session_id": session_id, "text": "x", "follow_from_event_id": "1"}
-        )
-        assert both.is_error and "exactly one of the two" in text_of(both)
+        textless = await client.call_tool("send_message", {"session_id": session_id})
+        assert textless.is_error and "text: required argument is missing" in text_of(textless)
+        mixed = await client.call_tool("send_message", {"session_id": session_id, "text": "x", "after_event_id": "1"})
+        assert mixed.is_error and "after_event_id: unknown argument" in text_of(mixed)
         missing = await client.call_tool("send_message", {"session_id": "no-such-session", "text": "x"})
         assert missing.is_error and "list_sessions" in text_of(missing)
         listed = await checked(client, "list_messages", {"session_id": session_id})
@@ -318,7 +362,89 @@ async def test_confirm_destructive_keeps_a_grant_from_a_client_that_cannot_ask(e
         refused = await client.call_tool("answer_permission", {"permission_id": permission["id"], "grant": True})
         assert refused.is_error and "answer_permission was not run" in text_of(refused)
         assert "does not support MCP form elicitation" in text_of(refused)
-        still = await checked(client, "send_message", {**pending["next_arguments"], "max_wait_seconds": 1})
+        still = await checked(client, "follow_run", {**pending["next_arguments"]["arguments"], "max_wait_seconds": 1})
         assert still["status"] == "running" and still["events"] == 0, "the run still waits: nothing was granted"
         cancelled = await checked(client, "cancel_run", {"session_id": session_id})
         assert cancelled["cancelled"] is True
+
+
+# ------------------------------------------------------------------------------------ Feb 2026 Mix
+
+
+class Answers:
+    """An elicitation callback that picks ``choice`` for every question and records the forms it got."""
+
+    def __init__(self, choice: str) -> None:
+        self.choice = choice
+        self.forms: list[types.ElicitRequestFormParams] = []
+
+    async def __call__(
+        self, context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult | types.ErrorData:
+        assert isinstance(params, types.ElicitRequestFormParams)
+        self.forms.append(params)
+        return types.ElicitResult(action="accept", content={"answer": self.choice})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_an_ask_run_is_answered_by_elicitation(
+    feb_emulator: BackgroundEmulator, transport: str, mode: str
+) -> None:
+    answers = Answers("blue")
+    async with connect(transport, feb_emulator, mode, elicit=answers) as client:
+        session_id = await new_session(client, f"Ask {transport} {mode}", browser_mode="local-browser-service")
+        run = await checked(client, "send_message", {"session_id": session_id, "text": "ask: Which colour? red, blue"})
+    assert run["status"] == "completed" and run["text"] == "You chose blue.", run
+    (form,) = answers.forms
+    assert form.requested_schema["properties"]["answer"]["enum"] == ["red", "blue"]
+    assert "Which colour?" in form.message and QUESTION_TITLE in form.message
+    (question,) = run["notifications"]
+    assert question["answer"] == "answered" and question["answered_by"] == "user"
+    assert question["choices"] == ["red", "blue"] and question["timeout_seconds"] == 300
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_an_ask_run_waits_for_answer_notification_without_elicitation(
+    feb_emulator: BackgroundEmulator, mode: str
+) -> None:
+    async with connect("stdio", feb_emulator, mode) as client:
+        session_id = await new_session(client, f"Ask pending {mode}", browser_mode="local-browser-service")
+        pending = await checked(
+            client, "send_message", {"session_id": session_id, "text": "ask: Tabs or spaces? tabs, spaces"}
+        )
+        assert pending["status"] == "question_pending" and pending["finished"] is False
+        (question,) = pending["notifications"]
+        assert question["answer"] == "pending" and question["response_type"] == "choice"
+        assert question["choices"] == ["tabs", "spaces"] and "answer_notification" in pending["next_step"]
+        answered = await checked(
+            client,
+            "answer_notification",
+            {"notification_id": question["id"], "value": "spaces", "response_type": "choice"},
+        )
+        assert answered["response_type"] == "choice" and answered["value"] == "spaces"
+        done = await checked(client, "follow_run", pending["next_arguments"]["arguments"])
+        assert done["status"] == "completed" and done["text"] == "You chose spaces."
+        again = await client.call_tool("answer_notification", {"notification_id": question["id"], "value": "tabs"})
+        assert again.is_error and "no longer pending" in text_of(again)
+
+
+@pytest.mark.anyio
+async def test_a_sub_agent_is_reported_apart_and_options_reach_mix(feb_emulator: BackgroundEmulator) -> None:
+    async with connect("stdio", feb_emulator, "auto") as client:
+        session_id = await new_session(client, "Sub-agent", browser_mode="local-browser-service")
+        run = await checked(
+            client,
+            "send_message",
+            {"session_id": session_id, "text": "task: tidy up", "max_steps": 5, "thinking_level": "off"},
+        )
+    assert run["status"] == "completed", run
+    (call,) = run["tool_calls"]
+    assert call["name"] == "Task" and json.loads(call["input"])["prompt"] == "tidy up"
+    (agent,) = run["sub_agents"]
+    assert agent["parent_tool_call_id"] == call["id"] and agent["finished"] is True
+    assert "found nothing to change" in agent["text"]
+    assert run["text"].startswith("The subagent reported:") and "Looking around" not in run["text"]
+    assert run["reasoning"] is None, "thinking_level off reached Mix: no thinking"

@@ -9,7 +9,12 @@ import httpx2
 import pytest
 
 from mix_mcp.serving.server import run_operation
-from mix_mcp.tools.arguments import ExportSessionArguments, SendMessageArguments
+from mix_mcp.tools.arguments import (
+    AnswerNotificationArguments,
+    ExportSessionArguments,
+    FollowRunArguments,
+    SendMessageArguments,
+)
 from mix_mcp.tools.operations import OPERATIONS_BY_NAME
 from tests.unit.fakes import SESSION, mix_client
 
@@ -173,11 +178,24 @@ def test_defaults_sent_back_count_as_not_chosen() -> None:
     assert ExportSessionArguments.model_validate({"session_id": "s", "roles": []}).roles is None
 
 
-def test_a_strict_follow_of_a_run_sends_plan_mode_false_and_an_empty_text_unchosen() -> None:
-    strict = {"session_id": "s", "text": "", "plan_mode": False, "wait": True, "max_wait_seconds": 60}
-    args = SendMessageArguments.model_validate({**strict, "follow_from_event_id": "7"})
-    assert args.text is None and args.follow_from_event_id == "7" and not args.chose("plan_mode")
-    with pytest.raises(ValueError, match="plan_mode only applies to a new message"):
-        SendMessageArguments.model_validate({**strict, "plan_mode": True, "follow_from_event_id": "7"})
-    sent = SendMessageArguments.model_validate({**strict, "text": "hi", "follow_from_event_id": ""})
-    assert sent.text == "hi" and sent.follow_from_event_id is None
+def test_strict_mode_calls_of_the_run_tools_are_accepted_and_nulls_are_left_out() -> None:
+    strict = {
+        "session_id": "s",
+        "text": "hi",
+        "plan_mode": False,
+        "max_steps": None,
+        "thinking_level": None,
+        "wait": True,
+        "max_wait_seconds": None,
+    }
+    args = SendMessageArguments.model_validate(strict)
+    assert args.text == "hi" and not args.chose("plan_mode")
+    assert args.model_fields_set.isdisjoint({"max_steps", "thinking_level", "max_wait_seconds"})
+    with pytest.raises(ValueError, match="text"):
+        SendMessageArguments.model_validate({"session_id": "s"})
+    with pytest.raises(ValueError, match="thinking_level"):
+        SendMessageArguments.model_validate({**strict, "thinking_level": "lots"})
+    follow = FollowRunArguments.model_validate({"session_id": "s", "after_event_id": None, "max_wait_seconds": None})
+    assert follow.after_event_id is None
+    with pytest.raises(ValueError, match="value is required"):
+        AnswerNotificationArguments.model_validate({"notification_id": "n", "response_type": "choice"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 import httpx2
 import pytest
@@ -14,6 +14,8 @@ from tests.unit.fakes import SESSION, TRANSCRIPT, mix_client
 
 SID = SESSION["id"]
 
+ACKNOWLEDGE: Final = {"type": "acknowledge"}
+TEXT: Final = {"type": "text", "value": "yes"}
 # tool, arguments, expected method, raw path, query, JSON body (None: no body)
 CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any]] = [
     ("list_sessions", {}, "GET", "/api/sessions", {}, None),
@@ -124,6 +126,30 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any]] = [
     ("list_messages", {"session_id": SID, "limit": 5}, "GET", f"/api/sessions/{SID}/messages", {}, None),
     ("answer_permission", {"permission_id": "p/1", "grant": True}, "POST", "/api/permissions/p%2F1/grant", {}, None),
     ("answer_permission", {"permission_id": "p1", "grant": False}, "POST", "/api/permissions/p1/deny", {}, None),
+    (
+        "answer_notification",
+        {"notification_id": "n/1", "value": "b", "response_type": "choice"},
+        "POST",
+        "/api/notifications/n%2F1/respond",
+        {},
+        {"type": "choice", "value": "b"},
+    ),
+    (
+        "answer_notification",
+        {"notification_id": "n1"},
+        "POST",
+        "/api/notifications/n1/respond",
+        {},
+        {"type": "acknowledge"},
+    ),
+    (
+        "answer_notification",
+        {"notification_id": "n1", "value": "yes"},
+        "POST",
+        "/api/notifications/n1/respond",
+        {},
+        {"type": "text", "value": "yes"},
+    ),
 ]
 #: Answers for the tools whose result is not a session.
 ANSWERS: dict[str, Any] = {
@@ -134,8 +160,9 @@ ANSWERS: dict[str, Any] = {
 
 
 def test_every_operation_has_a_mapping_case() -> None:
-    # send_message is a run of several requests, followed over the event stream (tests/e2e/test_agent_runs.py).
-    assert {case[0] for case in CASES} == {op.name for op in OPERATIONS} - {"send_message"}
+    # send_message and follow_run are runs of several requests, followed over the event stream
+    # (tests/e2e/test_agent_runs.py, tests/faults/test_hostile_runs.py).
+    assert {case[0] for case in CASES} == {op.name for op in OPERATIONS} - {"send_message", "follow_run"}
 
 
 @pytest.mark.anyio

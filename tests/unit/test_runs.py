@@ -1,4 +1,4 @@
-"""Folding a run's events into its result, the progress rate limit, the SSE decoder, permission answers."""
+"""Folding a run's contract events into its result, the progress rate limit, the SSE decoder, the user's answers."""
 
 from __future__ import annotations
 
@@ -9,38 +9,114 @@ import pytest
 
 from mix_mcp.mix.events import MAX_EVENT_BYTES, SSEDecoder, StreamEvent, StreamFormatError
 from mix_mcp.tools.permissions import decision, question
-from mix_mcp.tools.runs import MAX_ANSWER_CHARS, RunProgress, RunRecord
+from mix_mcp.tools.runs import questions
+from mix_mcp.tools.runs.follow import follow_call
+from mix_mcp.tools.runs.progress import RunProgress
+from mix_mcp.tools.runs.record import MAX_ANSWER_CHARS, RunRecord
 
 
 def event(kind: str, **data: Any) -> StreamEvent:
     return StreamEvent(None, kind, data)
 
 
-def test_a_run_folds_into_its_answer_tools_and_timing() -> None:
+def test_a_run_folds_into_its_answer_tools_sub_agents_and_timing() -> None:
     record = RunRecord()
     for item in (
+        event("user_message_created", messageId="u1", content="hi"),
         event("thinking", content="hm"),
-        event("tool", id="t1", name="Bash", input='{"command":"ls"}', status="pending"),
+        event("tool_use_start", id="t1", name="Bash", assistantMessageId="m1"),
+        event("tool_use_parameter_delta", toolCallId="t1", input='{"comm'),
+        event("tool_use_parameter_delta", toolCallId="t1", input='and":"ls"}'),
         event("tool_execution_start", toolName="Bash", toolCallId="t1", progress="Running"),
         event("tool_execution_complete", toolName="Bash", toolCallId="t1", success=True, progress="exit 0"),
         event("content", content="Hel", assistantMessageId="m1"),
         event("content", content="lo", assistantMessageId="m1"),
+        event("tool_use_start", id="s1", name="Read", parentToolCallId="t9"),
         event("content", content="sub", parentToolCallId="t9"),
         event("complete", done=True, type="complete", parentToolCallId="t9"),
     ):
         record.apply(item)
-    assert record.status == "running", "a subagent's complete does not end the run"
-    assert record.text == "Hello" and record.message_id == "m1"
-    record.apply(event("complete", done=True, messageId="m1", content="Hello!", reasoningDuration=42))
-    assert (record.status, record.text, record.reasoning_duration_ms) == ("completed", "Hello!", 42)
+    assert record.status == "running", "a sub-agent's complete does not end the run"
+    assert record.text == "Hello" and record.message_id == "m1", "a sub-agent's text stays out of the answer"
+    assert record.sub_agents["t9"] == {
+        "parent_tool_call_id": "t9",
+        "events": 3,
+        "tools": ["Read"],
+        "text": "sub",
+        "finished": True,
+    }
+    assert record.tool_calls["t1"]["input"] == '{"command":"ls"}', "the input is assembled from the deltas"
+    record.apply(
+        event("complete", done=True, messageId="m1", content="Hello!", reasoning="because", reasoningDuration=42)
+    )
+    assert (record.status, record.text, record.reasoning, record.reasoning_duration_ms) == (
+        "completed",
+        "Hello!",
+        "because",
+        42,
+    )
+    record.attach_outputs(
+        [
+            {"id": "u1", "role": "user", "userInput": "hi"},
+            {
+                "id": "m1",
+                "role": "assistant",
+                "toolCalls": [
+                    {"id": "t1", "name": "Bash", "input": "{}", "type": "tool", "finished": True, "result": "a b"},
+                    {"id": "t2", "name": "Read", "input": '{"p":1}', "type": "tool", "finished": True, "result": "x"},
+                ],
+            },
+        ]
+    )
     assert record.tool_calls["t1"] == {
         "id": "t1",
         "name": "Bash",
         "status": "succeeded",
         "input": '{"command":"ls"}',
-        "output": "exit 0",
+        "progress": "exit 0",
+        "output": "a b",
+        "is_error": None,
     }
+    assert record.tool_calls["t2"]["output"] == "x", "a call the stream did not show comes from the stored message"
     assert RunRecord.from_state(record.state()) == record, "the record survives a request state round trip"
+
+
+def test_the_complete_input_wins_and_session_deleted_ends_the_run() -> None:
+    record = RunRecord()
+    record.apply(event("tool_use_start", id="t1", name="Write"))
+    record.apply(event("tool_use_parameter_delta", toolCallId="t1", input='{"pa'))
+    record.apply(event("tool_use_parameter_streaming_complete", id="t1", name="Write", input='{"path":"a"}'))
+    assert record.tool_calls["t1"]["input"] == '{"path":"a"}'
+    record.apply(event("session_deleted", sessionId="s"))
+    assert record.status == "session_deleted"
+
+
+def test_a_question_waits_for_the_user_and_news_does_not() -> None:
+    record = RunRecord()
+    common = {"sessionId": "s", "title": "T", "message": "M", "timeout": 30, "createdAt": 1}
+    record.apply(event("notification", id="n0", notificationType="info", responseType="acknowledge", **common))
+    assert record.status == "running" and record.notifications[0]["answer"] == "none needed"
+    record.apply(
+        event("notification", id="n1", notificationType="question", responseType="choice", choices=["a", "b"], **common)
+    )
+    pending = record.pending_question
+    assert record.status == "question_pending" and pending is not None and pending["choices"] == ["a", "b"]
+    assert questions.schema(pending)["properties"]["answer"]["enum"] == ["a", "b"]
+    chosen = types.ElicitResult(action="accept", content={"answer": "b"})
+    assert questions.response(pending, chosen) == {"type": "choice", "value": "b"}
+    assert questions.response(pending, types.ElicitResult(action="accept", content={"answer": "z"})) is None
+    assert questions.response(pending, types.ElicitResult(action="decline")) is None, "never answered for the user"
+    record.question_answered("n1", "user")
+    assert record.status == "running" and record.pending_question is None
+
+
+def test_next_calls_are_always_accepted_by_follow_run() -> None:
+    good, note = follow_call("s", "41")
+    assert good.model_dump() == {"tool": "follow_run", "arguments": {"session_id": "s", "after_event_id": "41"}}
+    assert note is None
+    for unusable in (None, "x" * 300, "has space"):
+        call, note = follow_call("s", unusable)
+        assert call.arguments == {"session_id": "s"} and note is not None and "left out" in note
 
 
 def test_errors_with_retry_after_are_reported_and_the_run_goes_on() -> None:
@@ -126,7 +202,10 @@ def test_the_decoder_follows_the_event_stream_rules() -> None:
         b"data: two\r\r\n",
     ]
     events = [e for chunk in chunks for e in decoder.feed(chunk)]
-    assert events == [StreamEvent("1", "content", {"a": 1}), StreamEvent("1", "message", {"raw": "plain\ntwo"})]
+    assert events == [
+        StreamEvent("1", "content", {"a": 1}),
+        StreamEvent("1", "message", {"raw": "plain\ntwo"}, own_id=False),
+    ]
     assert decoder.retry == 1.5 and decoder.last_event_id == "1"
     assert decoder.feed(b"id: 2\n\n") == [] and decoder.last_event_id == "2", "an id alone moves the resume point"
 

@@ -81,7 +81,7 @@ def test_annotations_follow_the_contract() -> None:
         "update_session_callbacks",
         "answer_permission",
     }
-    once = {"create_session", "fork_session", "send_message", "answer_permission"}
+    once = {"create_session", "fork_session", "send_message", "answer_permission", "answer_notification"}
     assert {n for n, h in hints.items() if not h["idempotentHint"]} == once
     assert all(isinstance(h["openWorldHint"], bool) for h in hints.values())
 

@@ -25,12 +25,14 @@ def now_iso() -> str:
 
 
 class PendingInput(BaseModel):
-    """An outstanding question of the run: a permission request (granted or denied in Mix when answered)."""
+    """An outstanding input request: a permission (granted or denied in Mix) or an agent's question (answered)."""
 
-    kind: Literal["permission"] = "permission"
+    kind: Literal["permission", "question"] = "permission"
     id: str
     #: The ``elicitation/create`` request the client shows, as it goes on the wire.
     request: dict[str, Any]
+    #: The question as the run reported it (what kind of answer Mix expects), for a question.
+    notification: dict[str, Any] | None = None
 
 
 class TaskRecord(BaseModel):
@@ -56,6 +58,8 @@ class TaskRecord(BaseModel):
     answered: list[str] = Field(default_factory=list)
     #: The permissions answered through tasks/update, for the result (id -> granted).
     decisions: dict[str, bool] = Field(default_factory=dict)
+    #: The questions answered through tasks/update (id -> whether Mix got an answer).
+    replies: dict[str, bool] = Field(default_factory=dict)
     cancel_requested: bool = False
     #: The session's tokens and cost before the message was sent, for the run's usage.
     baseline: dict[str, Any] | None = None

@@ -1,10 +1,11 @@
 """The tasks extension's request handlers, and the hook that turns a ``tools/call`` into a task.
 
-``start`` answers an opted-in ``send_message`` with a task handle once the task is stored (so a
+``start`` answers an opted-in ``send_message`` or ``follow_run`` with a task handle once the task is stored (so a
 ``tasks/get`` anywhere finds it), and sets a worker on it in this process. ``tasks/get`` reports the
 stored task; when the task is unfinished and no process holds its lease (the one that followed it
 stopped), the replica serving the poll takes the lease and resumes the run. ``tasks/update`` grants
-or denies a permission in Mix, once per input request; ``tasks/cancel`` cancels the run in Mix, once.
+or denies a permission, or answers a question, in Mix, once per input request; ``tasks/cancel``
+cancels the run in Mix, once.
 
 Workers are asyncio tasks of the process, not of the request that made them: a task outlives the
 ``tools/call`` that created it, whatever the transport (stdio, a stateless HTTP request, an SSE
@@ -46,7 +47,7 @@ from mix_mcp.serving.tasks.run_steps import RunSteps, ToolRunner
 from mix_mcp.serving.tasks.store import TaskStore, TaskStoreError, open_store
 from mix_mcp.serving.tasks.worker import LEASE_SECONDS, Worker
 from mix_mcp.tools.operations import Operation
-from mix_mcp.tools.runs import PERMISSION_HINTS as _PERMISSION_HINTS
+from mix_mcp.tools.runs.tools import NOTIFICATION_HINTS, PERMISSION_HINTS
 
 logger = logging.getLogger("mix_mcp.tasks")
 
@@ -98,10 +99,13 @@ class TaskService:
             ttl_ms=round(self.settings.task_ttl * 1000),
             poll_interval_ms=POLL_INTERVAL_MS,
         )
-        if "follow_from_event_id" in kept:  # following a run already sent: nothing to send
-            record = record.model_copy(
-                update={"send": "sent", "after_event_id": kept["follow_from_event_id"], "status_message": "following"}
-            )
+        if op.name != "send_message":  # follow_run: the run was sent already, nothing to send
+            update = {
+                "send": "sent",
+                "after_event_id": kept.get("after_event_id"),
+                "status_message": "following the run",
+            }
+            record = record.model_copy(update=update)
         try:
             await self.store.create(record)
         except TaskStoreError as exc:
@@ -128,17 +132,21 @@ class TaskService:
             taken = await self._take_input(record.task_id, key, answer)
             if taken is None:
                 continue  # not outstanding (never asked, or answered already): ignored, as the extension says
-            item, granted = taken
+            item, granted, reply = taken
             try:
-                await run_steps.answer_permission(client, item.id, granted)
+                if item.kind == "permission":
+                    await run_steps.answer_permission(client, item.id, granted)
+                elif reply is not None:
+                    await run_steps.answer_question(client, item.id, reply)
             except MixMCPError as exc:
                 log_event(logger, logging.WARNING, "task_answer_failed", task=record.task_id, error=type(exc).__name__)
+                hints = PERMISSION_HINTS if item.kind == "permission" else NOTIFICATION_HINTS
                 raise MCPError(
                     code=types.INTERNAL_ERROR,
-                    message=f"Mix did not take the answer to permission {item.id}: "
-                    f"{client.advise(exc, _PERMISSION_HINTS)}",
+                    message=f"Mix did not take the answer to {item.kind} {item.id}: {client.advise(exc, hints)}",
                 ) from None
-            log_event(logger, logging.INFO, "task_answered", task=record.task_id, granted=granted)
+            log_event(logger, logging.INFO, "task_answered", task=record.task_id, kind=item.kind,
+                      granted=granted if item.kind == "permission" else reply is not None)  # fmt: skip
         if not record.terminal:
             await self._ensure_worker(record, client)
         return {}
@@ -179,8 +187,16 @@ class TaskService:
         except TaskStoreError as exc:
             raise MCPError(code=types.INTERNAL_ERROR, message=str(exc)) from None
 
-    async def _take_input(self, task_id: str, key: str, answer: Any) -> tuple[PendingInput, bool] | None:
-        taken: tuple[PendingInput, bool] | None = None
+    async def _take_input(
+        self, task_id: str, key: str, answer: Any
+    ) -> tuple[PendingInput, bool, dict[str, Any] | None] | None:
+        """Take an outstanding input request off the task, with the answer for Mix; ``None`` if not outstanding.
+
+        A permission is granted only on a ticked 'Allow' and denied otherwise; a question left
+        unanswered (declined, dismissed, an empty answer) is not answered in Mix, which goes on when
+        its own wait for the answer ends.
+        """
+        taken: tuple[PendingInput, bool, dict[str, Any] | None] | None = None
 
         def take(r: TaskRecord) -> TaskRecord | None:
             nonlocal taken
@@ -188,17 +204,20 @@ class TaskService:
             item = r.pending.get(key)
             if item is None or r.terminal:
                 return None
-            granted = run_steps.decision(answer)
-            taken = (item, granted)
             pending = {k: v for k, v in r.pending.items() if k != key}
-            changes: dict[str, Any] = {
-                "pending": pending,
-                "answered": [*r.answered, key],
-                "decisions": {**r.decisions, item.id: granted},
-            }
+            changes: dict[str, Any] = {"pending": pending, "answered": [*r.answered, key]}
+            if item.kind == "permission":
+                granted = run_steps.decision(answer)
+                taken = (item, granted, None)
+                changes["decisions"] = {**r.decisions, item.id: granted}
+                done = f"permission {item.id} {'granted' if granted else 'denied'}"
+            else:
+                reply = run_steps.question_answer(item.notification or {}, answer)
+                taken = (item, False, reply)
+                changes["replies"] = {**r.replies, item.id: reply is not None}
+                done = f"question {item.id} {'answered' if reply is not None else 'left unanswered'}"
             if not pending:
-                verb = "granted" if granted else "denied"
-                changes.update(status="working", status_message=f"permission {item.id} {verb}; the agent goes on")
+                changes.update(status="working", status_message=f"{done}; the agent goes on")
             return r.touched(**changes)
 
         written = await self._store_call(self.store.update(task_id, take))

@@ -105,7 +105,11 @@ class Worker:
 
         def sent(r: TaskRecord) -> TaskRecord:
             return r.touched(
-                send="sent", after_event_id=after, baseline=baseline, status_message="the agent is working"
+                send="sent",
+                after_event_id=after,
+                baseline=baseline,
+                partial=step.structured,
+                status_message="the agent is working",
             )
 
         written = await self.store.update(self.task_id, sent)
@@ -113,11 +117,8 @@ class Worker:
         if written is not None and written.cancel_requested:
             # tasks/cancel came while the message was on its way: it left the cancel to this worker.
             await run_steps.cancel_run(self.client, record.session_id)
-        if after is None:
-            await self._finish(record, _error_result(_NO_POSITION), "the run cannot be followed")
 
     async def _follow(self, record: TaskRecord) -> None:
-        assert record.after_event_id is not None
         step = await self.steps.follow(self.client, record.session_id, record.after_event_id, self._phase)
         usage = None
         if step.status == "completed":
@@ -160,12 +161,6 @@ class Worker:
             await self.store.update(self.task_id, fail)
 
 
-_NO_POSITION: Final = (
-    "Mix accepted the message but its event stream gave no position to follow the run from; call list_messages "
-    "to read the agent's answer once it is done."
-)
-
-
 def _error_result(text: str) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": text}], "isError": True}
 
@@ -178,7 +173,7 @@ def _after_slice(record: TaskRecord, step: Step, usage: dict[str, Any] | None) -
     if step.status is None:
         return record.touched(status="completed", result=run_steps.plain_result(step), after_event_id=after,
                               status_message="following the run failed")  # fmt: skip
-    merged = run_steps.merge(record.partial, step.structured, record.decisions)
+    merged = run_steps.merge(record.partial, step.structured, record.decisions, record.replies)
     changes: dict[str, Any] = {"after_event_id": after, "partial": merged}
     if step.status in ("completed", "failed", "cancelled"):
         if step.status == "cancelled" and record.cancel_requested:
@@ -194,12 +189,17 @@ def _after_slice(record: TaskRecord, step: Step, usage: dict[str, Any] | None) -
     pending = dict(record.pending)
     for permission in step.pending_permissions:
         key = f"permission-{permission['id']}"
-        if key in record.answered or key in pending:
-            continue  # answered already (a slice read the request again after a resume)
-        request = run_steps.permission_request(record.session_id, permission)
-        pending[key] = PendingInput(id=permission["id"], request=request)
+        if key not in record.answered and key not in pending:  # else answered already, read again after a resume
+            request = run_steps.permission_request(record.session_id, permission)
+            pending[key] = PendingInput(id=permission["id"], request=request)
+    for question in step.pending_questions:
+        key = f"question-{question['id']}"
+        if key not in record.answered and key not in pending:
+            request = run_steps.question_request(record.session_id, question)
+            pending[key] = PendingInput(kind="question", id=question["id"], request=request, notification=question)
     changes["pending"] = pending
     if pending:
         first = next(iter(pending.values()))
-        changes.update(status="input_required", status_message=f"waiting for permission {first.id}: allow or deny")
+        waiting = "for permission {}: allow or deny" if first.kind == "permission" else "for an answer to question {}"
+        changes.update(status="input_required", status_message="waiting " + waiting.format(first.id))
     return record.touched(**changes)
