@@ -143,6 +143,56 @@ async def test_the_task_result_is_what_the_plain_call_returns(emulator: Backgrou
 
 
 @pytest.mark.anyio
+async def test_follow_run_runs_as_a_task_and_sends_nothing(emulator: BackgroundEmulator) -> None:
+    async with connect("stdio", emulator) as client:
+        session_id = await new_session(client, "Followed as a task")
+        sent = await tc.call_as_task(client, "send_message", {"session_id": session_id, "text": "hi", "wait": False})
+        assert isinstance(sent, types.CallToolResult) and sent.structured_content is not None  # answers at once
+        follow = sent.structured_content["next_arguments"]
+        assert follow["tool"] == "follow_run"
+        handle = await tc.call_as_task(client, "follow_run", follow["arguments"])
+        assert isinstance(handle, tc.TaskHandle)
+        done = await tc.poll(client, handle.task_id)
+        assert done.status == "completed" and done.result is not None
+        data = done.result["structuredContent"]
+        assert data["status"] == "completed" and data["sent"] is False
+        assert data["text"] == "You said: hi. I read README.md, which says hello."
+        assert await user_messages(client, session_id) == ["hi"]
+
+
+@pytest.fixture(scope="module")
+def feb_emulator() -> Iterator[BackgroundEmulator]:
+    """Mix of February 2026, whose agents ask questions (notifications)."""
+    with BackgroundEmulator(mix_version="2026-02", agent=AgentSettings(step_delay=0.02)) as running:
+        yield running
+
+
+@pytest.mark.anyio
+async def test_an_agents_question_is_answered_through_tasks_update(feb_emulator: BackgroundEmulator) -> None:
+    async with connect("http", feb_emulator) as client:
+        created = await client.call_tool(
+            "create_session", {"title": "Question task", "browser_mode": "local-browser-service"}
+        )
+        assert created.structured_content is not None, text_of(created)
+        session_id = created.structured_content["id"]
+        text = "ask: Which colour? red, blue"
+        handle = await tc.call_as_task(client, "send_message", {"session_id": session_id, "text": text})
+        assert isinstance(handle, tc.TaskHandle)
+        parked = await tc.poll(client, handle.task_id, until=("input_required",))
+        assert parked.input_requests is not None
+        ((key, request),) = parked.input_requests.items()
+        assert key.startswith("question-") and "Which colour?" in request["params"]["message"]
+        assert request["params"]["requestedSchema"]["properties"]["answer"]["enum"] == ["red", "blue"]
+        await tc.update(client, handle.task_id, {key: {"action": "accept", "content": {"answer": "blue"}}})
+        done = await tc.poll(client, handle.task_id)
+        assert done.status == "completed" and done.result is not None
+        data = done.result["structuredContent"]
+        assert data["text"] == "You chose blue."
+        ((question,),) = (data["notifications"],)
+        assert question["answer"] == "answered" and question["answered_by"] == "user"
+
+
+@pytest.mark.anyio
 async def test_tasks_cancel_cancels_the_run_in_mix_once(emulator: BackgroundEmulator) -> None:
     async with connect("http", emulator) as client:
         session_id = await new_session(client, "Cancelled task")
