@@ -119,6 +119,23 @@ async def test_a_run_with_a_permission_is_driven_as_a_task_to_its_result(
 
 
 @pytest.mark.anyio
+async def test_a_declined_permission_is_denied_in_mix_and_the_run_goes_on(emulator: BackgroundEmulator) -> None:
+    async with connect("stdio", emulator) as client:
+        session_id = await new_session(client, "Denied task")
+        handle = await tc.call_as_task(client, "send_message", {"session_id": session_id, "text": "run: rm -rf /"})
+        assert isinstance(handle, tc.TaskHandle)
+        parked = await tc.poll(client, handle.task_id, until=("input_required",))
+        assert parked.input_requests is not None
+        (key,) = parked.input_requests
+        await tc.update(client, handle.task_id, {key: {"action": "decline"}})
+        done = await tc.poll(client, handle.task_id)
+        assert done.status == "completed" and done.result is not None
+        data = done.result["structuredContent"]
+        assert data["text"] == "I did not run `rm -rf /`: the permission was denied."
+        assert [(p["answer"], p["answered_by"]) for p in data["permissions"]] == [("denied", "user")]
+
+
+@pytest.mark.anyio
 async def test_the_task_result_is_what_the_plain_call_returns(emulator: BackgroundEmulator) -> None:
     async with stdio_client_for("--base-url", emulator.url, mode="auto") as without_tasks:
         plain_session = await new_session(without_tasks, "Plain")
@@ -345,17 +362,19 @@ async def test_a_task_survives_the_replica_that_made_it(emulator: BackgroundEmul
                 await tc.poll(client, handle.task_id, until=("working",), seen=seen)
         stop(maker.process)  # SIGTERM, mid-run
         assert maker.process.returncode == 0, maker.stderr[-2000:]
+    stopped = time.monotonic()
     assert emulator.agent.running(session_id), "the run must go on in Mix while no replica follows it"
     with replica(emulator, redis_url) as successor:
         async with Client(successor.url, mode="auto", extensions=[tc.Tasks()]) as client:
             done = await tc.poll(client, handle.task_id, seen=seen, within=60)
+            took = time.monotonic() - stopped
             assert done.status == "completed" and done.result is not None, seen
             data = done.result["structuredContent"]
             assert data["text"] == "You said: hello there. I read README.md, which says hello."
             assert await user_messages(client, session_id) == ["hello there"]
         assert "event=task_worker_started" in successor.stderr and "send=sent" in successor.stderr
     assert emulator.agent.cancel_calls.get(session_id) is None
-    print("\nacross a restart:")
+    print(f"\nacross a restart (completed {took:.1f} s after the SIGTERM, on a new replica):")
     for line in seen:
         print("poll:", line)
 
