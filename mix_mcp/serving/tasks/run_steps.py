@@ -43,13 +43,12 @@ from mix_mcp.tools.runs.follow import (
     respond_in_mix,
     session_usage,
 )
+from mix_mcp.tools.runs.results import FINISHED
 
 #: The tools that run as tasks: one sends and follows, the other follows a run already sent.
 TASK_TOOLS: Final = frozenset({"send_message", "follow_run"})
 _SEND: Final = "send_message"
 _FOLLOW: Final = "follow_run"
-#: Run statuses that wait for the user.
-QUESTION_STATUSES: Final = ("permission_pending", "question_pending")
 #: Lists of a run result whose items have an id, merged item by item over the slices.
 _BY_ID: Final = {"tool_calls": "id", "permissions": "id", "notifications": "id", "sub_agents": "parent_tool_call_id"}
 #: Bounds, as the run tools keep them.
@@ -79,6 +78,11 @@ class Step:
     @property
     def structured(self) -> dict[str, Any]:
         return self.result.structured_content or {}
+
+    @property
+    def finished(self) -> bool:
+        """The run is over: completed, failed, cancelled, or its session deleted."""
+        return self.status in FINISHED
 
     @property
     def pending_permissions(self) -> list[dict[str, Any]]:

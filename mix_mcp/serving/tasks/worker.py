@@ -175,7 +175,7 @@ def _after_slice(record: TaskRecord, step: Step, usage: dict[str, Any] | None) -
                               status_message="following the run failed")  # fmt: skip
     merged = run_steps.merge(record.partial, step.structured, record.decisions, record.replies)
     changes: dict[str, Any] = {"after_event_id": after, "partial": merged}
-    if step.status in ("completed", "failed", "cancelled"):
+    if step.finished:
         if step.status == "cancelled" and record.cancel_requested:
             changes.update(status="cancelled", status_message="the run was cancelled")
         else:
