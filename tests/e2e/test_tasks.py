@@ -379,6 +379,72 @@ async def test_a_task_survives_the_replica_that_made_it(emulator: BackgroundEmul
         print("poll:", line)
 
 
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_crashed_replicas_lease_runs_out_and_another_resumes(
+    emulator: BackgroundEmulator, redis_url: str
+) -> None:
+    """SIGKILL leaves the lease in Redis: the next replica waits for it to run out, then resumes the run."""
+    emulator.agent.settings.step_delay = SLOW_STEP
+    with replica(emulator, redis_url) as maker:
+        async with Client(maker.url, mode="auto", extensions=[tc.Tasks()]) as client:
+            session_id = await new_session(client, "Survives a crash")
+            handle = await tc.call_as_task(client, "send_message", {"session_id": session_id, "text": "crash test"})
+            assert isinstance(handle, tc.TaskHandle)
+            seen: list[str] = []
+            while not seen or "thinking" not in seen[-1]:
+                await tc.poll(client, handle.task_id, until=("working",), seen=seen)
+        maker.process.kill()
+        maker.process.wait(10)
+    killed = time.monotonic()
+    with replica(emulator, redis_url) as successor:
+        async with Client(successor.url, mode="auto", extensions=[tc.Tasks()]) as client:
+            done = await tc.poll(client, handle.task_id, seen=seen, within=60)
+            took = time.monotonic() - killed
+            assert done.status == "completed" and done.result is not None, seen
+            assert (
+                done.result["structuredContent"]["text"] == "You said: crash test. I read README.md, which says hello."
+            )
+            assert await user_messages(client, session_id) == ["crash test"]
+    assert emulator.agent.cancel_calls.get(session_id) is None
+    print(f"\nacross a crash (SIGKILL; completed {took:.1f} s later, after the 15 s lease ran out):")
+    for line in seen:
+        print("poll:", line)
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_message_whose_fate_is_unknown_is_never_sent_again(
+    emulator: BackgroundEmulator, redis_url: str
+) -> None:
+    """A replica that died between handing the message to Mix and hearing back: the task says so, sends nothing."""
+    import redis.asyncio as aioredis
+
+    from mix_mcp.serving.tasks.record import TaskRecord
+
+    with replica(emulator, redis_url) as server:
+        async with Client(server.url, mode="auto", extensions=[tc.Tasks()]) as client:
+            session_id = await new_session(client, "Unknown fate")
+            record = TaskRecord(
+                task_id="lost-send-task",
+                tool="send_message",
+                arguments={"session_id": session_id, "text": "maybe sent"},
+                session_id=session_id,
+                send="sending",
+                expires_at=time.time() + 60,
+                ttl_ms=60_000,
+                poll_interval_ms=1000,
+            )
+            store = aioredis.from_url(redis_url)
+            await store.set("mix-mcp:task:lost-send-task", record.model_dump_json(), px=60_000)
+            await store.aclose()
+            done = await tc.poll(client, "lost-send-task")
+            assert done.status == "completed" and done.result is not None
+            result = types.CallToolResult.model_validate(done.result)
+            assert result.is_error and "list_messages" in text_of(result)
+            assert await user_messages(client, session_id) == []
+
+
 # ------------------------------------------------------------------ slow: fastmcp-tasks' client
 
 
