@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from typing import Any, Final
 
 import anyio
@@ -30,6 +31,7 @@ logger = logging.getLogger("mix_mcp.tasks")
 LEASE_SECONDS: Final = 15.0
 RENEW_SECONDS: Final = 5.0
 _RELEASE_SECONDS: Final = 3.0
+_IDLE_SLICE_SECONDS: Final = 1.0
 
 _LOST_SEND: Final = (
     "The mix-mcp server that was sending this message stopped before Mix answered, so it is not known "
@@ -119,7 +121,10 @@ class Worker:
             await run_steps.cancel_run(self.client, record.session_id)
 
     async def _follow(self, record: TaskRecord) -> None:
+        started = time.monotonic()
         step = await self.steps.follow(self.client, record.session_id, record.after_event_id, self._phase)
+        if not step.structured.get("events") and time.monotonic() - started < _IDLE_SLICE_SECONDS:
+            await anyio.sleep(_IDLE_SLICE_SECONDS)  # a slice that read nothing at once: never a tight loop on Mix
         usage = None
         if step.status == "completed":
             usage = run_steps.usage_between(record.baseline, await run_steps.usage_of(self.client, record.session_id))
