@@ -107,6 +107,8 @@ class Settings:
     session_idle_expiry: float = 900.0
     max_sessions: int = 1000
     body_timeout: float = 30.0
+    task_store: str = field(default="memory", repr=False)
+    task_ttl: float = 86400.0
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -191,6 +193,11 @@ class Settings:
             value = getattr(self, name)
             if not 1 <= value <= 86400:
                 raise ConfigError(f"{describe_setting(name)} must be between 1 and 86400 seconds, got {value}")
+        _check_task_store(self.task_store)
+        if not 60 <= self.task_ttl <= 30 * 86400:
+            raise ConfigError(
+                f"{describe_setting('task_ttl')} must be between 60 seconds and 30 days, got {self.task_ttl}"
+            )
         if not 1 <= self.max_sessions <= 1_000_000:
             raise ConfigError(
                 f"{describe_setting('max_sessions')} must be between 1 and 1000000, got {self.max_sessions}"
@@ -474,6 +481,22 @@ SETTINGS: Final = (
         "Seconds a client may take to send a request body; a slower one gets 408 (http, sse).",
         "serve",
     ),
+    Setting(
+        "task_store",
+        "--task-store",
+        "MIX_MCP_TASK_STORE",
+        "Where agent runs driven as MCP tasks are recorded: 'memory' (this process only) or a Redis URL "
+        "(redis://, rediss://, unix://) that every replica shares. Its password is never logged.",
+        "serve",
+        secret=True,
+    ),
+    Setting(
+        "task_ttl",
+        "--task-ttl",
+        "MIX_MCP_TASK_TTL",
+        "Seconds a task is kept from its creation (its ttlMs): a client may poll its result until then.",
+        "serve",
+    ),
 )
 SETTING_GROUPS: Final = {"mix": "Mix connection", "serve": "MCP server"}
 _BY_NAME: Final = {s.name: s for s in SETTINGS}
@@ -515,6 +538,24 @@ def _check_base_url(url: str) -> None:
         )
     if parts.query or parts.fragment:
         raise ConfigError(f"{describe_setting('base_url')} must not carry a query or fragment")
+
+
+#: URL schemes of a shared task store (the Redis client's own).
+TASK_STORE_SCHEMES: Final = ("redis", "rediss", "unix")
+
+
+def _check_task_store(value: str) -> None:
+    if value == "memory":
+        return
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in TASK_STORE_SCHEMES or not (parts.hostname or parts.path):
+        raise ConfigError(
+            f"{describe_setting('task_store')} must be 'memory' or a Redis URL such as redis://redis:6379/0, "
+            f"got {redact_url(value)!r}"
+        )
 
 
 def _check_path(path: str) -> None:

