@@ -271,7 +271,8 @@ SETTINGS: Final = (
         "read_only",
         "--read-only",
         "MIX_MCP_READ_ONLY",
-        "Publish only the read-only tools (list_sessions, get_session, export_session, list_messages).",
+        "Publish only the read-only tools (list_sessions, get_session, export_session, list_messages, "
+        "list_session_files, read_session_file).",
     ),
     Setting("tools", "--tools", "MIX_MCP_TOOLS", "Publish only these tools (names separated by commas)."),
     Setting("exclude_tools", "--exclude-tools", "MIX_MCP_EXCLUDE_TOOLS", "Never publish these tools (comma list)."),

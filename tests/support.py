@@ -42,6 +42,10 @@ ALL_TOOLS = [
     "answer_notification",
     "cancel_run",
     "list_messages",
+    "list_session_files",
+    "read_session_file",
+    "upload_session_file",
+    "delete_session_file",
 ]
 ROOT = Path(__file__).resolve().parents[1]
 

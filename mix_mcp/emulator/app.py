@@ -27,6 +27,7 @@ from mix_mcp._version import __version__
 from mix_mcp.emulator import quirks
 from mix_mcp.emulator.agent import AgentSettings, ScriptedAgent
 from mix_mcp.emulator.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
+from mix_mcp.emulator.files import file_routes
 from mix_mcp.emulator.profiles import SEED, MixProfile
 from mix_mcp.emulator.store import MessageIndexError, SessionNotFoundError, SessionStore, StoreError
 from mix_mcp.emulator.validation import (
@@ -336,7 +337,7 @@ def create_app(
         middleware.append(Middleware(BearerAuthMiddleware, api_key=api_key))
     scripted = ScriptedAgent(store, agent, profile)
     app = Starlette(
-        routes=[*_routes(store, profile, scripted), *scripted.routes()],
+        routes=[*_routes(store, profile, scripted), *scripted.routes(), *file_routes(store, profile)],
         middleware=middleware,
         exception_handlers={
             RequestError: _request_error,

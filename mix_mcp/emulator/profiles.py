@@ -7,7 +7,10 @@ Mix releases is a field here, read by the app in one place each; a new Mix relea
 * ``2025-10`` plays the seed contract (``openapi.yaml``) as written: the eight operations, lenient
   bodies, every failure in Mix's JSON envelope, no agent questions. It is the default.
 
-* ``2026-02`` plays the Feb 2026 Mix: no fork route, ``browserMode`` required on create (and reported
+* ``2026-02`` plays the Feb 2026 Mix: no fork route, a storage directory per session (``files``: list,
+  multipart upload, download with ``thumb``, delete; see ``files`` for what the emulator chooses where the
+  contract is silent, e.g. thumbnails only of PNGs, the same bytes for other images); ``browserMode``
+  required on create (and reported
   in ``SessionData``) with optional ``cdpUrl``, ``modelId`` and ``provider``; list items without
   ``callbacks`` and ``firstUserMessage``; strict body decoding; Go's router answers (text/plain 404
   and 405) for routes it lacks; validation messages with their ``Validation error for field`` prefix;
@@ -36,6 +39,8 @@ from mix_mcp.mix import endpoints
 SESSION_SETTINGS: Final = ("browserMode", "cdpUrl", "modelId", "provider")
 #: Every operation id of the sessions API the emulator can serve.
 _ALL: Final = frozenset(e.operation_id for e in endpoints.ALL_ENDPOINTS)
+#: A session's storage directory: only from Feb 2026 on (older versions answer the router's 404).
+_FILES: Final = frozenset(e.operation_id for e in endpoints.FILE_ENDPOINTS)
 #: Body fields of the seed contract, by operation id (what strict decoding lets through).
 _SEED_FIELDS: Final[dict[str, frozenset[str]]] = {
     endpoints.CREATE_SESSION.operation_id: frozenset(
@@ -122,7 +127,7 @@ SEED: Final = MixProfile(
 FEB_2026: Final = MixProfile(
     version="2026-02",
     summary="Feb 2026 (openapi-2026-02.yaml): no fork; browserMode required on create; strict bodies",
-    operations=_ALL - {endpoints.FORK_SESSION.operation_id},
+    operations=(_ALL | _FILES) - {endpoints.FORK_SESSION.operation_id},
     body_fields={**_SEED_FIELDS, **_FEB_2026_FIELDS},
     strict_bodies=True,
     required_create=("title", "browserMode"),

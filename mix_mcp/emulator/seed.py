@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from mix_mcp.emulator.files import seed_demo_files
 from mix_mcp.emulator.store import NewMessage, SessionStore, format_timestamp
 
 #: "Fix flaky pagination test": the main demo session (12 messages, 5 tool calls).
@@ -434,6 +435,7 @@ def seed_demo_data(store: SessionStore, *, forked: bool = True) -> bool:
         session_id=DEMO_SESSION_ID, title="Fix flaky pagination test", created_at=_stamp("2025-03-10T09:12:03")
     )
     store.add_messages(DEMO_SESSION_ID, demo.messages)
+    seed_demo_files(store, DEMO_SESSION_ID)
 
     store.create_session(
         session_id=CALLBACKS_SESSION_ID,

@@ -62,6 +62,17 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_by_position ON messages (session_id, 
 -- Covers the per-session statistics and the first-user-message lookup, so listing never reads contents.
 CREATE INDEX IF NOT EXISTS messages_stats ON messages
     (session_id, role, position, tool_call_count, prompt_tokens, completion_tokens, cost);
+
+-- A session's storage directory (Feb 2026 Mix): one row per file, deleted with its session.
+CREATE TABLE IF NOT EXISTS files (
+    session_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    content_type TEXT,
+    content BLOB NOT NULL,
+    PRIMARY KEY (session_id, name)
+);
 """
 
 # The queries are spelled out in full (no string assembly) so that nothing but parameters varies.
@@ -146,6 +157,23 @@ class MessageNotFoundError(StoreError):
     def __init__(self, message_id: str) -> None:
         super().__init__(f"Message not found in session: {message_id}")
         self.message_id = message_id
+
+
+class FileNotFoundInSessionError(StoreError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"File not found: {name}")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """One file of a session's storage directory."""
+
+    name: str
+    size: int
+    modified: int
+    content_type: str | None
+    content: bytes = b""
 
 
 class MessageIndexError(StoreError):
@@ -467,6 +495,7 @@ class SessionStore:
             if conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount == 0:
                 raise SessionNotFoundError(session_id)
             conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+            conn.execute("DELETE FROM files WHERE session_id = ?", (session_id,))
 
     def set_callbacks(self, session_id: str, callbacks: Sequence[dict[str, Any]]) -> dict[str, Any]:
         """Replace a session's callbacks; an empty list clears them."""
@@ -515,6 +544,58 @@ class SessionStore:
             conn.execute("DELETE FROM messages WHERE session_id = ? AND position > ?", (session_id, row[0]))
             conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now_timestamp(), session_id))
             return self._get(session_id)
+
+    # ----------------------------------------------------------------------------------- session files
+
+    def list_files(self, session_id: str) -> list[StoredFile]:
+        """The session's files by name, without their contents."""
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise SessionNotFoundError(session_id)
+            rows = self._conn.execute(
+                "SELECT name, size, modified, content_type FROM files WHERE session_id = ? ORDER BY name", (session_id,)
+            ).fetchall()
+        return [StoredFile(str(r[0]), int(r[1]), int(r[2]), r[3]) for r in rows]
+
+    def get_file(self, session_id: str, name: str) -> StoredFile:
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise SessionNotFoundError(session_id)
+            row = self._conn.execute(
+                "SELECT name, size, modified, content_type, content FROM files WHERE session_id = ? AND name = ?",
+                (session_id, name),
+            ).fetchone()
+        if row is None:
+            raise FileNotFoundInSessionError(name)
+        return StoredFile(str(row[0]), int(row[1]), int(row[2]), row[3], bytes(row[4]))
+
+    def put_file(
+        self,
+        session_id: str,
+        name: str,
+        content: bytes,
+        *,
+        content_type: str | None = None,
+        modified: int | None = None,
+    ) -> StoredFile:
+        """Write a file, replacing one of the same name (as a write into a directory does)."""
+        stamp = int(datetime.now(UTC).timestamp()) if modified is None else modified
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise SessionNotFoundError(session_id)
+            conn.execute(
+                "INSERT OR REPLACE INTO files (session_id, name, size, modified, content_type, content) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, name, len(content), stamp, content_type, content),
+            )
+        return StoredFile(name, len(content), stamp, content_type)
+
+    def delete_file(self, session_id: str, name: str) -> None:
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise SessionNotFoundError(session_id)
+            if conn.execute("DELETE FROM files WHERE session_id = ? AND name = ?", (session_id, name)).rowcount == 0:
+                raise FileNotFoundInSessionError(name)
 
 
 def _callbacks_json(callbacks: Sequence[dict[str, Any]] | None) -> str | None:

@@ -50,6 +50,7 @@ from mix_mcp.mix.endpoints import (
     Endpoint,
 )
 from mix_mcp.mix.errors import (
+    AnswerTooLargeError,
     ErrorHints,
     MixAPIError,
     MixMCPError,
@@ -105,6 +106,42 @@ def encode_segment(value: str) -> str:
     if value in (".", ".."):
         raise UnsafeIdError(f"{value!r} is not a valid session or message id")
     return quote(value, safe="")
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file for a multipart upload (``uploadSessionFile``): Mix reads the part named ``file``."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+    def encoded(self) -> tuple[bytes, str]:
+        """The multipart body and its Content-Type (with the boundary), built once so a retry sends the same bytes.
+
+        httpx2's own multipart encoder does the work, so the quoting of the file name follows its rules.
+        """
+        request = httpx2.Request(
+            "POST", "http://mix.invalid/", files={"file": (self.filename, self.content, self.content_type)}
+        )
+        return request.read(), request.headers["content-type"]
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A file Mix served: its bytes (read under the call's size limit) and their media type."""
+
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimit:
+    """How much of an answer is read before giving up, and what the agent is told to do when it is more."""
+
+    max_bytes: int
+    #: The next step for an answer over the limit; ``None``: the ``--max-response-bytes`` advice.
+    advice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,12 +238,17 @@ class MixClient:
         """``error`` as the agent reads it, with every configured secret masked: the one way out for error text."""
         return self.redactor.text(error.describe(hints))
 
-    def path_for(self, endpoint: Endpoint, session_id: str | None = None) -> str:
+    def path_for(self, endpoint: Endpoint, session_id: str | None = None, filename: str | None = None) -> str:
+        path = endpoint.path
         if endpoint.takes_id:
             if session_id is None:
                 raise ValueError(f"{endpoint.operation_id} needs a session id")
-            return endpoint.path.replace("{id}", encode_segment(session_id))
-        return endpoint.path
+            path = path.replace("{id}", encode_segment(session_id))
+        if "{filename}" in path:
+            if filename is None:
+                raise ValueError(f"{endpoint.operation_id} needs a file name")
+            path = path.replace("{filename}", encode_segment(filename))
+        return path
 
     async def send(
         self,
@@ -220,8 +262,17 @@ class MixClient:
         expect: TypeAdapter[Any] | None = None,
         stats: CallStats | None = None,
         progress: ProgressFn | None = None,
+        filename: str | None = None,
+        upload: Upload | None = None,
+        raw: bool = False,
+        limit: ReadLimit | None = None,
     ) -> Any:
         """Send one operation and return its JSON (``None`` for an empty success), or raise a MixMCPError.
+
+        Session files: ``filename`` fills the path's ``{filename}``; ``upload`` sends a multipart body
+        instead of JSON; ``raw`` returns the answer as a ``Download`` instead of decoding JSON; ``limit``
+        reads at most that many bytes (never more than ``--max-response-bytes``) and says what to do
+        when the answer is larger.
 
         ``idempotent`` says whether repeating the request is harmless; when it is not, only a
         request that never left this process (connect failure) is tried again. ``expect`` checks
@@ -231,9 +282,16 @@ class MixClient:
         extra work.
         """
         stats = stats if stats is not None else CallStats()
-        path = self.path_for(endpoint, session_id)
+        path = self.path_for(endpoint, session_id, filename)
         content = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        headers: dict[str, str] = {"Content-Type": "application/json"} if content is not None else {}
+        if upload is not None:
+            content, headers["Content-Type"] = upload.encoded()
+        if raw:
+            headers["Accept"] = "*/*"
         settings = self.settings
+        cap = settings.max_response_bytes if limit is None else min(limit.max_bytes, settings.max_response_bytes)
+        read_limit = ReadLimit(cap, limit.advice if limit is not None and cap == limit.max_bytes else None)
         started = time.monotonic()
         try:
             with anyio.fail_after(settings.call_timeout):
@@ -244,7 +302,9 @@ class MixClient:
                         with http_attempt_span(
                             endpoint.method, endpoint.path, stats.attempts, self._server_address, self._server_port
                         ) as attempt:
-                            reply = await self._attempt(endpoint.method, path, query, content, progress, wire)
+                            reply = await self._attempt(
+                                endpoint.method, path, query, content, progress, wire, headers, read_limit
+                            )
                             attempt.answered(reply.status)
                     except (httpx2.TransportError, MixResponseError) as failure:
                         # A reused connection Mix closed as the head was written: not one byte left either.
@@ -261,6 +321,8 @@ class MixClient:
                         raise self._finish(error, stats, idempotent) from None
                     stats.reached = True
                     stats.status = reply.status
+                    if 200 <= reply.status < 300 and raw:
+                        return Download(reply.content_type, bytes(reply.body))
                     if 200 <= reply.status < 300:
                         try:
                             data = self._decode_success(reply, endpoint, path, operation)
@@ -302,21 +364,25 @@ class MixClient:
         content: bytes | None,
         progress: ProgressFn | None = None,
         wire: WireTrace | None = None,
+        headers: Mapping[str, str] | None = None,
+        read_limit: ReadLimit | None = None,
     ) -> Reply:
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        if headers is None:
+            headers = {"Content-Type": "application/json"} if content is not None else {}
         extensions = {"trace": wire} if wire is not None else None
         request = self._http.build_request(
-            method, self._base + path, params=query, content=content, headers=headers, extensions=extensions
+            method, self._base + path, params=query, content=content, headers=headers or None, extensions=extensions
         )
         log_event(logger, logging.DEBUG, "mix_request", method=method, path=path, bytes=len(content or b""))
         started = time.monotonic()
         response = await self._http.send(request, stream=True)
         try:
             content_type = self.redactor.text(response.headers.get("content-type", ""))[:_CONTENT_TYPE_CHARS]
-            limit = self.settings.max_response_bytes
+            limits = read_limit or ReadLimit(self.settings.max_response_bytes)
+            limit = limits.max_bytes
             declared = _declared_length(response.headers.get("content-length"))
             if declared is not None and declared > limit:
-                raise self._too_large(response.status_code, method, path, content_type, declared)
+                raise self._too_large(response.status_code, method, path, content_type, declared, limits)
             # One growing buffer, not a list of chunks joined at the end: a 20 MB transcript is held once.
             body = bytearray()
             step = max(_PROGRESS_STEP_BYTES, (declared or 0) // _PROGRESS_REPORTS)
@@ -325,7 +391,7 @@ class MixClient:
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > limit:
-                        raise self._too_large(response.status_code, method, path, content_type, len(body))
+                        raise self._too_large(response.status_code, method, path, content_type, len(body), limits)
                     if progress is not None and len(body) >= next_report:
                         next_report = len(body) + step
                         await progress(len(body), declared)
@@ -373,7 +439,11 @@ class MixClient:
         # Redact before cutting, so that not even a prefix of a secret can survive the cut.
         return body_snippet(self.redactor.bytes(bytes(body[:SNIPPET_SOURCE_BYTES])), content_type)
 
-    def _too_large(self, status: int, method: str, path: str, content_type: str, size: int) -> MixResponseError:
+    def _too_large(
+        self, status: int, method: str, path: str, content_type: str, size: int, limits: ReadLimit | None = None
+    ) -> MixResponseError:
+        if limits is not None and limits.advice is not None:
+            return AnswerTooLargeError(status, method, path, content_type, size, limits.max_bytes, limits.advice)
         limit = self.settings.max_response_bytes
         reason = (
             f"is larger than the {limit:,}-byte limit (at least {size:,} bytes); to read it, raise "

@@ -1,7 +1,7 @@
 """The Mix endpoints mix-mcp uses: HTTP method, path template and success status.
 
 The eight sessions endpoints, the agent-run endpoints (send a message, read messages, cancel, answer a
-permission or a question, the event stream) and Mix's health check.
+permission or a question, the event stream), a session's files (Feb 2026) and Mix's health check.
 
 These are contract facts shared by the client (which sends them) and the emulator (which serves
 them), so that neither can drift from the other.
@@ -24,7 +24,8 @@ NOTIFICATIONS_PREFIX: Final = "/api/notifications"
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One Mix HTTP operation. ``path`` may hold ``{id}``, filled with one encoded path segment."""
+    """One Mix HTTP operation. ``path`` may hold ``{id}`` (and ``{filename}``), each filled with one encoded
+    path segment."""
 
     operation_id: str
     method: HttpMethod
@@ -77,6 +78,15 @@ ALL_ENDPOINTS: Final = (
     FORK_SESSION,
     REWIND_SESSION,
 )
+
+# A session's storage directory (Mix from Feb 2026 on): list, multipart upload, download (``?thumb=`` asks
+# for a thumbnail of an image or video), delete. ``{filename}`` is one path segment, like ``{id}``.
+LIST_SESSION_FILES: Final = Endpoint("listSessionFiles", "GET", SESSIONS_PREFIX + "/{id}/files", 200)
+UPLOAD_SESSION_FILE: Final = Endpoint("uploadSessionFile", "POST", SESSIONS_PREFIX + "/{id}/files/upload", 201)
+GET_SESSION_FILE: Final = Endpoint("getSessionFile", "GET", SESSIONS_PREFIX + "/{id}/files/{filename}", 200)
+DELETE_SESSION_FILE: Final = Endpoint("deleteSessionFile", "DELETE", SESSIONS_PREFIX + "/{id}/files/{filename}", 204)
+
+FILE_ENDPOINTS: Final = (LIST_SESSION_FILES, UPLOAD_SESSION_FILE, GET_SESSION_FILE, DELETE_SESSION_FILE)
 
 #: Mix's health check, outside the sessions group: a network server's readiness probe asks it.
 HEALTH_CHECK: Final = Endpoint("healthCheck", "GET", "/health", 200)

@@ -278,6 +278,23 @@ class MixResponseError(MixMCPError):
         return " ".join(parts)
 
 
+class AnswerTooLargeError(MixResponseError):
+    """An answer (a session file) over the limit of the call that asked for it: not a fault of Mix's."""
+
+    def __init__(
+        self, status: int, method: str, path: str, content_type: str, size: int, limit: int, advice: str
+    ) -> None:
+        self.size, self.limit, self.advice = size, limit, advice
+        reason = f"is larger than the {limit:,}-byte limit (at least {size:,} bytes)"
+        MixResponseError.__init__(self, status, method, path, content_type, reason)
+
+    def explain(self, hints: ErrorHints) -> str:
+        return (
+            f"{self.failed(self.operation)}: the file is too large to return here: at least {self.size:,} bytes, over "
+            f"the {self.limit:,}-byte limit (GET {self.path}, {self.content_type or 'no content-type'}). {self.advice}"
+        )
+
+
 class TruncatedAnswerError(MixResponseError):
     """The connection closed in the middle of the body: a network fault, so a safe request may be repeated."""
 

@@ -337,3 +337,16 @@ class PermissionRequest(MixModel):
     type: str | None = Field(default=None, description="Permission event type.")
     path: str | None = Field(default=None, description="File path the request concerns, if any.")
     params: dict[str, Any] | None = Field(default=None, description="Further parameters, e.g. the command.")
+
+
+# ------------------------------------------------------------------------------------------ session files
+
+
+class FileInfo(MixModel):
+    """One entry of a session's storage directory (``listSessionFiles``, ``uploadSessionFile``)."""
+
+    name: str = Field(description="File name (one path segment).")
+    size: int = Field(description="Size in bytes.")
+    modified: int = Field(description="Last modification, in Unix seconds.")
+    is_dir: bool = Field(description="Whether the entry is a directory (directories cannot be read or deleted).")
+    url: str = Field(description="Mix's static URL of the file.")

@@ -55,12 +55,16 @@ class ToolAvailability:
     def listed(self, tools: Iterable[types.Tool]) -> list[types.Tool]:
         return [tool for tool in tools if tool.name not in self.withdrawn]
 
-    async def withdraw(self, name: str, ctx: ServerRequestContext[Any] | None) -> None:
-        """Leave ``name`` out of ``tools/list`` from now on, and tell the clients (once per tool)."""
-        if name in self.withdrawn:
+    async def withdraw(self, name: str | Iterable[str], ctx: ServerRequestContext[Any] | None) -> None:
+        """Leave ``name`` (one tool, or a family of them) out of ``tools/list`` from now on, and tell the clients
+        (once per withdrawal, however many tools it removes)."""
+        names = [name] if isinstance(name, str) else list(name)
+        fresh = [n for n in names if n not in self.withdrawn]
+        if not fresh:
             return
-        self.withdrawn.add(name)
-        log_event(logger, logging.WARNING, "tool_withdrawn", tool=name, reason="Mix does not offer this operation")
+        self.withdrawn.update(fresh)
+        for gone in fresh:
+            log_event(logger, logging.WARNING, "tool_withdrawn", tool=gone, reason="Mix does not offer this operation")
         await self.bus.publish(ToolsListChanged())
         caller: Connection | None = None
         if ctx is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:

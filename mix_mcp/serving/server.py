@@ -235,7 +235,7 @@ async def _execute(
         if isinstance(shaped, types.InputRequiredResult):
             return shaped, "asked", None
         result = types.CallToolResult(
-            content=[types.TextContent(text=shaped.render_text())],
+            content=[types.TextContent(text=shaped.render_text()), *shaped.blocks],
             structured_content=shaped.structured,
             _meta=shaped.meta,
         )
@@ -366,7 +366,9 @@ def build_server(
                 return await confirm(ctx, params, client, op, args)
 
         async def withdraw(op: Operation) -> None:
-            await availability.withdraw(op.name, ctx)
+            # A family of tools (session files) comes with one Mix release: the rest of it leaves too.
+            family = [o.name for o in enabled.values() if o is op or (op.family and o.family == op.family)]
+            await availability.withdraw(family, ctx)
 
         with state.in_flight.track():
             return await run_tool(

@@ -512,3 +512,81 @@ class ListMessagesArguments(ExportSessionArguments):
     """export_session's window, filters and format, over the messages as Mix stores them."""
 
     session_id: SessionId = _id("Id of the session whose messages are listed.")
+
+
+# ------------------------------------------------------------------------------------------ session files
+
+#: Longest file name Mix stores (one path segment of a file system).
+MAX_FILE_NAME_BYTES: Final = 255
+#: Largest file upload_session_file sends (after base64 decoding): below Mix's own 32 MB limit, and small
+#: enough to travel as a tool argument.
+MAX_UPLOAD_BYTES: Final = 8 * 1024 * 1024
+#: Largest file read_session_file returns (images as image content, other files as text or a blob).
+MAX_READ_BYTES: Final = 5 * 1024 * 1024
+CONTENT_FORMATS: Final = ("text", "base64", "local_path")
+ContentFormat = Literal["text", "base64", "local_path"]
+_THUMB = r"^(\d{1,5}|w\d{1,5}|h\d{1,5})$"
+
+
+def _file_name(value: str) -> str:
+    if value in (".", "..") or any(c in value for c in "/\\"):
+        raise ValueError("must be a file name, not a path: no '/' or '\\', not '.' or '..'")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValueError("must not contain control characters")
+    if len(value.encode("utf-8")) > MAX_FILE_NAME_BYTES:
+        raise ValueError(f"must be at most {MAX_FILE_NAME_BYTES} bytes in UTF-8")
+    return value
+
+
+FileName = Annotated[str, AfterValidator(_file_name)]
+
+
+def _name(description: str) -> Any:
+    return Field(min_length=1, max_length=MAX_FILE_NAME_BYTES, description=description)
+
+
+class ReadSessionFileArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session that holds the file.")
+    name: FileName = _name("Name of the file, as list_session_files gives it.")
+    thumb: str | None = Field(
+        default=None,
+        pattern=_THUMB,
+        description="For an image or video: return a thumbnail instead of the file, fitted in a box ('800': at "
+        "most 800x800 pixels), to a width ('w800') or to a height ('h600'). Use it for large images.",
+    )
+    max_chars: int = Field(
+        default=DEFAULT_MAX_CHARS,
+        ge=MIN_MAX_CHARS,
+        le=MAX_READ_BYTES,
+        description=f"For a text file: return at most this many characters (default {DEFAULT_MAX_CHARS:,}); a "
+        "longer file is marked truncated, with next_arguments that read all of it.",
+    )
+
+
+class UploadSessionFileArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session to upload the file to.")
+    name: FileName = _name("Name the file gets in the session (one file name, no directories).")
+    content: str = Field(
+        min_length=1,
+        max_length=2 * MAX_UPLOAD_BYTES,
+        description=f"The file: its text (content_format 'text'), its bytes in base64 (content_format 'base64'), or "
+        "the path of a file on the machine running mix-mcp (content_format 'local_path', only when mix-mcp runs "
+        f"over stdio). At most {MAX_UPLOAD_BYTES:,} bytes (8 MiB) once decoded.",
+    )
+    content_format: ContentFormat = Field(
+        default="text",
+        description="How content is given: 'text' (default, sent as UTF-8), 'base64' (binary files such as "
+        "images), or 'local_path' (a file mix-mcp reads from its own disk; stdio only).",
+    )
+    mime_type: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=MAX_NAME_LENGTH,
+        pattern=r"^[\w.+-]+/[\w.+-]+$",
+        description="Media type sent with the file, e.g. 'image/png'; guessed from the name when left out.",
+    )
+
+
+class DeleteSessionFileArguments(ToolArguments):
+    session_id: SessionId = _id("Id of the session that holds the file.")
+    name: FileName = _name("Name of the file to delete, as list_session_files gives it.")

@@ -34,6 +34,13 @@ _SHAPES: Final[dict[str, str]] = {
     "fork_session": '<circle cx="6" cy="5" r="2"/><circle cx="18" cy="5" r="2"/><circle cx="12" cy="19" r="2"/>'
     '<path d="M6 7v2a3 3 0 0 0 3 3h6a3 3 0 0 0 3-3V7M12 12v5"/>',
     "rewind_session": '<path d="M11 19l-7-7 7-7M20 19l-7-7 7-7"/>',
+    # Session files: a folder, a picture, an arrow up into a tray, a folder with a cross.
+    "list_session_files": '<path d="M3 6a1 1 0 0 1 1-1h5l2 2h9a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1z"/>',
+    "read_session_file": '<rect x="3" y="4" width="18" height="16" rx="2"/><circle cx="9" cy="10" r="2"/>'
+    '<path d="M21 17l-5-5-9 8"/>',
+    "upload_session_file": '<path d="M12 15V3M7 8l5-5 5 5M4 15v4a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-4"/>',
+    "delete_session_file": '<path d="M3 6a1 1 0 0 1 1-1h5l2 2h9a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1z"/>'
+    '<path d="M10 11l4 4M14 11l-4 4"/>',
 }
 
 

@@ -20,35 +20,43 @@ from mix_mcp.mix.endpoints import (
     CANCEL_SESSION_PROCESSING,
     CREATE_SESSION,
     DELETE_SESSION,
+    DELETE_SESSION_FILE,
     EXPORT_SESSION,
     FORK_SESSION,
     GET_SESSION,
+    GET_SESSION_FILE,
     GET_SESSION_MESSAGES,
     GRANT_PERMISSION,
+    LIST_SESSION_FILES,
     LIST_SESSIONS,
     RESPOND_TO_NOTIFICATION,
     REWIND_SESSION,
     SEND_MESSAGE,
     STREAM_EVENTS,
     UPDATE_SESSION_CALLBACKS,
+    UPLOAD_SESSION_FILE,
     Endpoint,
 )
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints
 from mix_mcp.mix.models import BROWSER_MODES, SessionData
+from mix_mcp.tools import files
 from mix_mcp.tools.arguments import (
     AnswerNotificationArguments,
     AnswerPermissionArguments,
     CreateSessionArguments,
+    DeleteSessionFileArguments,
     ExportSessionArguments,
     FollowRunArguments,
     ForkSessionArguments,
     ListMessagesArguments,
     ListSessionsArguments,
+    ReadSessionFileArguments,
     RewindSessionArguments,
     SendMessageArguments,
     SessionArguments,
     ToolArguments,
     UpdateSessionCallbacksArguments,
+    UploadSessionFileArguments,
 )
 from mix_mcp.tools.listing import SessionList, shape_session_list
 from mix_mcp.tools.messages import MESSAGES, MessageListing, shape_messages
@@ -103,6 +111,10 @@ RUN_RESULT: Final = ResultShape(None, run_results.RunResult, _as_is)
 PERMISSION_RESULT: Final = ResultShape(None, run_results.PermissionAnswer, _as_is, untrusted=False)
 NOTIFICATION_RESULT: Final = ResultShape(None, run_results.NotificationAnswer, _as_is, untrusted=False)
 CANCEL_RESULT: Final = ResultShape(runs.CANCELLED, run_results.RunCancelled, runs.cancelled_result, untrusted=False)
+FILE_LIST_RESULT: Final = ResultShape(files.FILE_LIST, files.FileListing, files.shape_file_list)
+FILE_READ_RESULT: Final = ResultShape(None, files.FileRead, _as_is)
+FILE_UPLOAD_RESULT: Final = ResultShape(None, files.UploadedFile, _as_is)
+FILE_DELETED_RESULT: Final = ResultShape(None, files.DeletedFile, files.shape_deleted_file, untrusted=False)
 
 NOT_FOUND_SESSION: Final = ErrorHints(not_found="Call list_sessions to see the ids that exist.")
 BROWSER_MODE_ADVICE: Final = (
@@ -139,6 +151,10 @@ class Operation:
     #: For a tool that is more than one request (an agent run): does the whole call instead of ``endpoint``,
     #: which then names its main request.
     runner: Runner | None = None
+    #: The argument that fills the path's ``{filename}`` (session files), never sent in a body or query.
+    filename_argument: str | None = None
+    #: Tools that a Mix offers together or not at all (``"files"``): when Mix's router lacks one, all leave.
+    family: str | None = None
 
     @property
     def retry_safe(self) -> bool:
@@ -194,7 +210,8 @@ class Operation:
         body: dict[str, Any] | None = None
         # A POST without body arguments (cancel_run) sends no body at all, as the contract defines none.
         if self.endpoint.method in ("POST", "PATCH") and set(self.arguments.model_fields) - {"session_id"}:
-            body = args.model_dump(exclude_unset=True, exclude={"session_id", *self.query}, mode="json")
+            excluded = {"session_id", *self.query, *([self.filename_argument] if self.filename_argument else [])}
+            body = args.model_dump(exclude_unset=True, exclude=excluded, mode="json")
             for name in self.explicit:
                 body.setdefault(to_camel(name), getattr(args, name))
         return session_id, query or None, body
@@ -228,7 +245,7 @@ class Operation:
             return outcome
         # A run's answer, tool output and permission texts are Mix text like any transcript's.
         structured, label = guard_untrusted(outcome.structured, spotlight=client.settings.spotlight)
-        return Shaped(structured, None, {**(outcome.meta or {}), **label})
+        return Shaped(structured, None, {**(outcome.meta or {}), **label}, outcome.blocks)
 
     async def perform(
         self,
@@ -243,6 +260,7 @@ class Operation:
         data = await client.send(
             self.endpoint,
             session_id=session_id,
+            filename=getattr(args, self.filename_argument) if self.filename_argument else None,
             query=query,
             body=body,
             idempotent=self.retry_safe,
@@ -538,6 +556,82 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         read_only=True,
         destructive=False,
         idempotent=True,
+    ),
+    Operation(
+        name="list_session_files",
+        title="List a session's files",
+        description=(
+            "List the files in a session's storage directory (screenshots, uploads, files the agent wrote) with "
+            "name, size in bytes, modification time and URI. Call it before read_session_file or "
+            "delete_session_file to get exact names. Session files need a Mix from Feb 2026 on."
+        ),
+        endpoint=LIST_SESSION_FILES,
+        arguments=SessionArguments,
+        result=FILE_LIST_RESULT,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        hints=files.FILE_HINTS,
+        family="files",
+    ),
+    Operation(
+        name="read_session_file",
+        title="Read a session's file",
+        description=(
+            "Read one file of a session (names from list_session_files): an image (PNG, JPEG, GIF, WebP) comes "
+            "back as image content you can look at, a text file as text (at most max_chars characters, 50,000 "
+            "unless given), any other file as an embedded base64 resource. At most 5 MiB (5,242,880 bytes) are "
+            "returned: for a larger image or a video, pass thumb (e.g. '800') to get a smaller image."
+        ),
+        endpoint=GET_SESSION_FILE,
+        arguments=ReadSessionFileArguments,
+        result=FILE_READ_RESULT,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        hints=files.FILE_HINTS,
+        runner=files.read_session_file,
+        filename_argument="name",
+        family="files",
+    ),
+    Operation(
+        name="upload_session_file",
+        title="Upload a file to a session",
+        description=(
+            "Store a file in a session's storage directory, where its agent can use it. Give content as text "
+            "(content_format 'text', the default), as base64 for binary files ('base64'), or, only when mix-mcp "
+            "runs over stdio, as the path of a local file ('local_path'). At most 8 MiB (8,388,608 bytes) once "
+            "decoded; over HTTP a call must also fit the server's request limit (--max-request-bytes, 1 MiB "
+            "unless raised). A file of the same name is replaced. Session files need a Mix from Feb 2026 on."
+        ),
+        endpoint=UPLOAD_SESSION_FILE,
+        arguments=UploadSessionFileArguments,
+        result=FILE_UPLOAD_RESULT,
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        hints=files.UPLOAD_HINTS,
+        runner=files.upload_session_file,
+        family="files",
+    ),
+    Operation(
+        name="delete_session_file",
+        title="Delete a session's file",
+        description=(
+            "Permanently delete one file from a session's storage directory (directories cannot be deleted). "
+            "This cannot be undone: check the name with list_session_files first, and read_session_file keeps "
+            "nothing afterwards."
+        ),
+        endpoint=DELETE_SESSION_FILE,
+        arguments=DeleteSessionFileArguments,
+        result=FILE_DELETED_RESULT,
+        read_only=False,
+        destructive=True,
+        idempotent=True,
+        hints=files.FILE_HINTS,
+        confirm="Permanently delete the file '{name}' from the Mix session {session}? This cannot be undone.",
+        filename_argument="name",
+        family="files",
     ),
 )
 

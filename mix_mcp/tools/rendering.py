@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import mcp_types as types
+
 
 def compact_json(value: Any) -> str:
     """The one JSON form results use: no spaces, UTF-8 kept as is (what ``max_chars`` counts)."""
@@ -26,6 +28,8 @@ class Shaped:
     text: str | None = None
     #: The result's ``_meta`` (e.g. the label of untrusted text), or ``None``.
     meta: dict[str, Any] | None = None
+    #: Content blocks after the text: a session file read as an image or an embedded blob.
+    blocks: tuple[types.ContentBlock, ...] = ()
 
     def render_text(self) -> str:
         return self.text if self.text is not None else compact_json(self.structured)

@@ -6,7 +6,9 @@ the tool), so a resource exists only while its operation is published:
 
 * ``mix://sessions``: the first page of the session list (JSON), from ``list_sessions``;
 * ``mix://sessions/{session_id}``: one session's metadata (JSON), from ``get_session``;
-* ``mix://sessions/{session_id}/transcript``: its transcript (Markdown, export_session's default window).
+* ``mix://sessions/{session_id}/transcript``: its transcript (Markdown, export_session's default window);
+* ``mix://sessions/{session_id}/files/{name}``: one of its files (text, or a base64 blob), from
+  ``read_session_file`` (a Mix from Feb 2026 on).
 
 Session ids are opaque, so the templates' ``session_id`` completes from the live session list,
 matching an id prefix or the beginnings of title words.
@@ -26,12 +28,16 @@ from mcp.shared.exceptions import MCPError
 from mix_mcp.mix.client import MixClient, ProgressFn
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints, MixAPIError, MixMCPError
 from mix_mcp.mix.models import SessionData
+from mix_mcp.tools import files
+from mix_mcp.tools.arguments import ReadSessionFileArguments
 from mix_mcp.tools.operations import Operation
 from mix_mcp.tools.sanitize import clean_text
 
 logger = logging.getLogger("mix_mcp.resources")
 
 SCHEME_ROOT: Final = "mix://sessions"
+#: The file template's path after the session id; ``{name}`` is one percent-encoded segment.
+_FILE_SUFFIX: Final = "files/{name}"
 #: Most values a completion carries (the protocol's own cap).
 MAX_COMPLETIONS: Final = 100
 RESOURCE_HINTS: Final = ErrorHints(
@@ -47,7 +53,8 @@ class SessionResource:
     name: str
     title: str
     description: str
-    mime_type: str
+    #: ``None`` when it varies (a session's files are of every kind).
+    mime_type: str | None
     operation: str
     #: Session id (``None`` for the list) -> the operation's arguments.
     arguments: Callable[[str | None], dict[str, Any]]
@@ -89,6 +96,17 @@ RESOURCES: Final[tuple[SessionResource, ...]] = (
         operation="export_session",
         arguments=lambda session_id: {"session_id": session_id, "format": "markdown"},
         suffix="transcript",
+    ),
+    SessionResource(
+        uri=files.FILE_URI,
+        name="session_file",
+        title="A file of a Mix session",
+        description="One file of the session's storage directory (list_session_files names them): text as text, "
+        "images and other files as base64 blobs, up to 5 MiB.",
+        mime_type=None,
+        operation="read_session_file",
+        arguments=lambda session_id: {"session_id": session_id},
+        suffix=_FILE_SUFFIX,
     ),
 )
 
@@ -143,6 +161,8 @@ def resolve(uri: str, resources: Sequence[SessionResource]) -> tuple[SessionReso
         raise _unknown(uri, resources)
     segments = uri[len(prefix) :].split("/")
     suffix = "/".join(segments[1:])
+    if len(segments) == 3 and segments[1] == "files" and segments[2]:
+        suffix = _FILE_SUFFIX
     found = next((r for r in resources if r.templated and r.suffix == suffix), None)
     if found is None:
         raise _unknown(uri, resources)
@@ -172,8 +192,14 @@ async def read(
     """
     resource, session_id = resolve(uri, resources)
     op = operations[resource.operation]
+    arguments = resource.arguments(session_id)
+    if resource.suffix == _FILE_SUFFIX:
+        arguments["name"] = unquote(uri.rsplit("/", 1)[1], errors="replace")
     try:
-        args = op.parse(resource.arguments(session_id))
+        args = op.parse(arguments)
+        if resource.suffix == _FILE_SUFFIX:
+            assert isinstance(args, ReadSessionFileArguments)
+            return await files.read_resource(client, uri, args)
         shaped = await op.perform(client, args, progress=progress)
     except ArgumentsError as exc:
         problems = "; ".join(exc.problems)

@@ -58,6 +58,7 @@ async def test_resources_are_listed_and_read(emulator_url: str, mode: str) -> No
         assert [(t.uri_template, t.mime_type) for t in templates.resource_templates] == [
             (SESSION_TEMPLATE, "application/json"),
             (TRANSCRIPT_TEMPLATE, "text/markdown"),
+            ("mix://sessions/{session_id}/files/{name}", None),  # a session's files: of every kind
         ]
 
         sessions = json.loads(_text(await client.read_resource("mix://sessions")))
@@ -129,7 +130,14 @@ async def test_session_ids_complete_from_id_prefixes_and_title_words(emulator_ur
 async def test_read_only_flag_leaves_only_read_only_tools(emulator_url: str, mode: str) -> None:
     async with stdio_client_for("--base-url", emulator_url, "--read-only", mode=mode) as client:
         tools = (await client.list_tools()).tools
-        assert [t.name for t in tools] == ["list_sessions", "get_session", "export_session", "list_messages"]
+        assert [t.name for t in tools] == [
+            "list_sessions",
+            "get_session",
+            "export_session",
+            "list_messages",
+            "list_session_files",
+            "read_session_file",
+        ]
         assert all(t.annotations is not None and t.annotations.read_only_hint for t in tools)
         with pytest.raises(MCPError) as refused:
             await client.call_tool("delete_session", {"session_id": DEMO_SESSION_ID})

@@ -29,12 +29,21 @@ def test_by_default_every_operation_is_published() -> None:
 
 
 def test_selection_by_name_read_only_and_exclusion() -> None:
-    assert _names(read_only=True) == ["list_sessions", "get_session", "export_session", "list_messages"]
+    assert _names(read_only=True) == [
+        "list_sessions",
+        "get_session",
+        "export_session",
+        "list_messages",
+        "list_session_files",
+        "read_session_file",
+    ]
     assert _names(tools=("export_session", "get_session")) == ["get_session", "export_session"]
     assert _names(read_only=True, exclude_tools=("export_session",)) == [
         "list_sessions",
         "get_session",
         "list_messages",
+        "list_session_files",
+        "read_session_file",
     ]
     assert _names(exclude_tools=("delete_session", "rewind_session")) == [
         op.name for op in OPERATIONS if op.name not in ("delete_session", "rewind_session")
@@ -74,7 +83,7 @@ def test_name_lists_and_switches_come_from_the_environment() -> None:
 
 
 def test_only_irreversible_tools_ask_for_confirmation() -> None:
-    confirmed = {"delete_session", "rewind_session", "answer_permission"}
+    confirmed = {"delete_session", "rewind_session", "answer_permission", "delete_session_file"}
     assert {op.name for op in OPERATIONS if op.confirm} == confirmed
     rewind = OPERATIONS_BY_NAME["rewind_session"].confirm
     assert rewind is not None and "{session}" in rewind and "{message_id}" in rewind

@@ -137,6 +137,8 @@ def test_each_tool_needs_read_or_write_by_its_read_only_hint() -> None:
         "get_session",
         "export_session",
         "list_messages",
+        "list_session_files",
+        "read_session_file",
     }
     assert needs["delete_session"] == needs["create_session"] == needs["send_message"] == WRITE_SCOPE
 

@@ -150,19 +150,37 @@ CASES: list[tuple[str, dict[str, Any], str, str, dict[str, str], Any]] = [
         {},
         {"type": "text", "value": "yes"},
     ),
+    ("list_session_files", {"session_id": SID}, "GET", f"/api/sessions/{SID}/files", {}, None),
+    (
+        "read_session_file",
+        {"session_id": SID, "name": "shot 1.png", "thumb": "w100"},
+        "GET",
+        f"/api/sessions/{SID}/files/shot%201.png",
+        {"thumb": "w100"},
+        None,
+    ),
+    ("read_session_file", {"session_id": SID, "name": "a?b#"}, "GET", f"/api/sessions/{SID}/files/a%3Fb%23", {}, None),
+    ("delete_session_file", {"session_id": SID, "name": "n.md"}, "DELETE", f"/api/sessions/{SID}/files/n.md", {}, None),
 ]
 #: Answers for the tools whose result is not a session.
 ANSWERS: dict[str, Any] = {
     "cancel_run": {"cancelled": True},
     "list_messages": [],
     "answer_permission": {"granted": True},
+    "list_session_files": [{"name": "a.png", "size": 1, "modified": 0, "isDir": False, "url": "/a.png"}],
+    "read_session_file": {"any": "json file"},
 }
 
 
 def test_every_operation_has_a_mapping_case() -> None:
     # send_message and follow_run are runs of several requests, followed over the event stream
-    # (tests/e2e/test_agent_runs.py, tests/faults/test_hostile_runs.py).
-    assert {case[0] for case in CASES} == {op.name for op in OPERATIONS} - {"send_message", "follow_run"}
+    # (tests/e2e/test_agent_runs.py, tests/faults/test_hostile_runs.py); upload_session_file sends
+    # multipart, not JSON (tests/unit/test_session_files.py).
+    assert {case[0] for case in CASES} == {op.name for op in OPERATIONS} - {
+        "send_message",
+        "follow_run",
+        "upload_session_file",
+    }
 
 
 @pytest.mark.anyio

@@ -74,12 +74,16 @@ def test_contract_bounds_are_in_the_schemas() -> None:
 def test_annotations_follow_the_contract() -> None:
     hints = {op.name: op.annotations for op in OPERATIONS}
     readers = {"list_sessions", "get_session", "export_session", "list_messages"}
+    readers |= {"list_session_files", "read_session_file"}
     assert {n for n, h in hints.items() if h["readOnlyHint"]} == readers
     assert {n for n, h in hints.items() if h["destructiveHint"]} == {
         "delete_session",
         "rewind_session",
         "update_session_callbacks",
         "answer_permission",
+        # A file of the same name is replaced.
+        "upload_session_file",
+        "delete_session_file",
     }
     once = {"create_session", "fork_session", "send_message", "answer_permission", "answer_notification"}
     assert {n for n, h in hints.items() if not h["idempotentHint"]} == once
