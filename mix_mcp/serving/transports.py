@@ -387,6 +387,7 @@ def startup_line(settings: Settings, runtime: Runtime, sock: socket.socket, has_
     return (
         f"mix-mcp {__version__} serving MCP over {TRANSPORT_NAMES[runtime.transport]} at {url} "
         f"({'; '.join(details)}); {mix}; health at {HEALTH_PATH} and {READY_PATH}"
+        + (f"; open the console at {socket_url(sock)}{CONSOLE_PATH} in a browser" if runtime.console else "")
     )
 
 
@@ -425,8 +426,6 @@ def serve_network(settings: Settings, *, mix_target: MixTarget | None = None) ->
 
     def announce() -> None:
         say(startup_line(settings, runtime, sock, token is not None))
-        if runtime.console:
-            say(f"mix-mcp: the console is at {socket_url(sock)}{CONSOLE_PATH}: open it in a browser")
 
     try:
         asyncio.run(_serve(server, sock, announce))

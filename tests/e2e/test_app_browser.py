@@ -22,6 +22,7 @@ from mix_mcp.emulator import SessionStore, seed_demo_data, seed_large_session
 from mix_mcp.emulator.seed import DEMO_SESSION_ID
 from mix_mcp.emulator.store import NewMessage
 from tests.e2e.app_host import BRIDGE_SCHEMAS, ext_apps_schema, running_host
+from tests.e2e.console_driver import converse
 from tests.support import PROTOCOL_MODES, ROOT, ServerProcess, running_emulator, running_server
 from tests.system_parts import require_chromium
 
@@ -397,3 +398,44 @@ async def test_a_host_that_lets_apps_call_no_tool_still_shows_the_result(
                 assert not await view.frame.locator(action).is_visible(), action
             # Only the host's own calls: the App asked for nothing.
             assert sorted(method for method, _ in record.calls) == ["resources/read", "tools/call", "tools/list"]
+
+
+@pytest.fixture(scope="module")
+def console_emulator() -> Iterator[str]:
+    """The Feb 2026 Mix: its agent asks questions, its demo session has a screenshot; long runs take a while."""
+    with running_emulator("--mix-version", "2026-02", "--agent-step-delay", "0.03") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def console_server(console_emulator: str) -> Iterator[ServerProcess]:
+    with running_server("--transport", "http", "--base-url", console_emulator) as server:
+        yield server
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_talk_to_the_agent_inside_the_host(
+    console_server: ServerProcess, chromium: Path, tmp_path: Path, mode: str
+) -> None:
+    """The console in an App host: every run tool goes through the host's tools/call, nothing else.
+
+    The host's MCP client can ask the user (elicitation) and dismisses a run's permission request or
+    question, as a person closing the host's dialog would; the run then reports it pending and the
+    view asks in place. Hello, Allow, a choice, Stop and the session's image, all from the page.
+    """
+    with running_host(console_server.url, mode=mode) as (host, record):
+        async with browser(chromium, tmp_path / "profile") as context:
+            await context.route("**/*", lambda route: _loopback_only(route, host))
+            view = View(context, host)
+            await view.open("get_session", {"session_id": DEMO_SESSION_ID})
+            seen = await converse(view.frame, view.page)
+            assert "make test" in seen["permission"]
+            _only_bridge(view)
+            called = [p["name"] for m, p in record.calls if m == "tools/call"]
+            for tool in ("send_message", "follow_run", "answer_permission", "answer_notification", "cancel_run"):
+                assert tool in called, tool
+            assert {"list_session_files", "read_session_file"} <= set(called)
+            sent = [p["arguments"] for m, p in record.calls if m == "tools/call" and p["name"] == "send_message"]
+            assert [a["text"] for a in sent][:3] == ["hello console", "run: make test", "ask: which colour? red, blue"]
+            assert (await view.host_log())["errors"] == []
