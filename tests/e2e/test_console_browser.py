@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -132,9 +132,11 @@ async def test_the_console_talks_to_the_agent(console_server: ServerProcess, tmp
         # The token left the address as soon as the page read it.
         assert TOKEN not in console.page.url
         assert "Fix flaky pagination test" in await console.frame.locator("#title").inner_text()
-        await console.page.screenshot(path=str(_shots() / "console-light.png"))
         seen = await converse(console.frame, console.page, _shots())
         assert seen["image_width"] > 0
+        # The picture of the page: the session's screenshot opened above its transcript.
+        await console.frame.evaluate("window.scrollTo(0, 0)")
+        await console.page.screenshot(path=str(_shots() / "console-light.png"))
         console.only_its_server()
         assert await console.page.evaluate("window.consoleLog.errors") == []
     assert TOKEN not in console_server.stderr
@@ -185,7 +187,7 @@ async def test_the_console_asks_for_the_token(console_server: ServerProcess, tmp
 
 def test_the_console_pages_are_protected(console_server: ServerProcess) -> None:
     base = console_server.base
-    with httpx.Client(timeout=10) as http:
+    with httpx2.Client(timeout=10) as http:
         page = http.get(f"{base}/console")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         csp = page.headers["content-security-policy"]
@@ -211,8 +213,8 @@ def test_the_console_pages_are_protected(console_server: ServerProcess) -> None:
 def test_no_ui_turns_the_console_off(console_emulator: str) -> None:
     with running_server("--transport", "http", "--base-url", console_emulator, "--no-ui") as server:
         assert "console" not in server.stderr
-        assert httpx.get(f"{server.base}/console", timeout=10).status_code == 404
-        assert httpx.get(f"{server.base}/console/view", timeout=10).status_code == 404
+        assert httpx2.get(f"{server.base}/console", timeout=10).status_code == 404
+        assert httpx2.get(f"{server.base}/console/view", timeout=10).status_code == 404
 
 
 _CONSOLE_LINE = re.compile(r"open the console at (http://\S+/console) in a browser")
@@ -228,7 +230,7 @@ async def test_mix_mcp_console_starts_the_emulator_and_the_page() -> None:
     with running_process(command, _console_url, timeout=60) as (_process, url, lines):
         assert "the built-in emulator" in "".join(lines)
         base = url.removesuffix("/console")
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx2.AsyncClient(timeout=10) as http:
             assert (await http.get(url)).status_code == 200
         async with Client(f"{base}/mcp", cache=None) as client:
             tools = {tool.name for tool in (await client.list_tools()).tools}
