@@ -265,10 +265,12 @@ class _Handlers:
     async def rewind_session(self, request: Request) -> Response:
         body = await self._body(request, endpoints.REWIND_SESSION)
         parsed = parse_rewind(body)
-        # cleanupMedia is checked and resolved by version; the emulator keeps no media files to clean up.
+        # cleanupMedia is checked and resolved by version; it removes the session files written after the message.
         cleanup = quirks.cleanup_media(self.profile, body, parsed.cleanup_media)
         logger.debug("rewind %s cleanupMedia=%s", _session_id(request), cleanup)
-        session = await run_in_threadpool(self.store.rewind_session, _session_id(request), message_id=parsed.message_id)
+        session = await run_in_threadpool(
+            self.store.rewind_session, _session_id(request), message_id=parsed.message_id, cleanup_media=cleanup
+        )
         return self._session(session, endpoints.REWIND_SESSION.success_status)
 
     def by_operation(self) -> dict[str, Handler]:

@@ -12,7 +12,9 @@ Where the contract is silent, the emulator chooses and says so here:
 * a file name must be one path segment: no '/', '\\', control characters, '.' or '..' (400);
 * ``thumb`` shrinks the PNGs ``images`` can read; other images come back unchanged, videos and other
   files get a 400 (the emulator makes no video frames);
-* there are no directories, so ``isDir`` is always false and the "cannot delete a directory" 400 never occurs.
+* there are no directories, so ``isDir`` is always false and the "cannot delete a directory" 400 never occurs;
+* a rewind with ``cleanupMedia`` removes every file modified after the kept message was written (the
+  contract says "media files ... based on file timestamp"; the emulator counts every file as media).
 """
 
 from __future__ import annotations

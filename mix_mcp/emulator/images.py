@@ -16,7 +16,7 @@ from typing import Final
 
 PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 #: Mix's ``thumb`` forms: a box ('100'), a width ('w100') or a height ('h100'), in pixels.
-THUMB_SPEC: Final = re.compile(r"^(\d+|w\d+|h\d+)$")
+THUMB_SPEC: Final = re.compile(r"^([0-9]+|w[0-9]+|h[0-9]+)$")
 _CHANNELS: Final = {2: 3, 6: 4}
 
 Pixel = tuple[int, int, int]

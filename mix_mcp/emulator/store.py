@@ -531,8 +531,9 @@ class SessionStore:
             )
             return self._get(fork_id)
 
-    def rewind_session(self, session_id: str, *, message_id: str) -> dict[str, Any]:
-        """Delete every message after ``message_id``, keeping that message."""
+    def rewind_session(self, session_id: str, *, message_id: str, cleanup_media: bool = False) -> dict[str, Any]:
+        """Delete every message after ``message_id``, keeping that message; with ``cleanup_media``, also the
+        session's files modified after that message was written (Mix goes by the files' timestamps)."""
         with self._transaction() as conn:
             if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
                 raise SessionNotFoundError(session_id)
@@ -541,6 +542,10 @@ class SessionStore:
             ).fetchone()
             if row is None:
                 raise MessageNotFoundError(message_id)
+            if cleanup_media:
+                written = conn.execute("SELECT created_at FROM messages WHERE id = ?", (message_id,)).fetchone()[0]
+                since = int(datetime.fromisoformat(str(written)).timestamp())
+                conn.execute("DELETE FROM files WHERE session_id = ? AND modified > ?", (session_id, since))
             conn.execute("DELETE FROM messages WHERE session_id = ? AND position > ?", (session_id, row[0]))
             conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now_timestamp(), session_id))
             return self._get(session_id)

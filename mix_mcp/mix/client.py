@@ -39,14 +39,18 @@ from mix_mcp.mix import answers
 from mix_mcp.mix.endpoints import (
     CREATE_SESSION,
     DELETE_SESSION,
+    DELETE_SESSION_FILE,
     EXPORT_SESSION,
     FORK_SESSION,
     GET_SESSION,
+    GET_SESSION_FILE,
     HEALTH_CHECK,
+    LIST_SESSION_FILES,
     LIST_SESSIONS,
     REWIND_SESSION,
     STREAM_EVENTS,
     UPDATE_SESSION_CALLBACKS,
+    UPLOAD_SESSION_FILE,
     Endpoint,
 )
 from mix_mcp.mix.errors import (
@@ -62,7 +66,7 @@ from mix_mcp.mix.errors import (
     WrongBaseURLError,
     body_snippet,
 )
-from mix_mcp.mix.models import CallbackInput, ErrorResponse, ExportSession, SessionData
+from mix_mcp.mix.models import CallbackInput, ErrorResponse, ExportSession, FileInfo, SessionData
 from mix_mcp.mix.wire_trace import WireTrace
 from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.redaction import Redactor
@@ -86,6 +90,9 @@ SNIPPET_SOURCE_BYTES: Final = 64 * 1024
 SESSION: Final = TypeAdapter(SessionData)
 SESSION_LIST: Final = TypeAdapter(list[SessionData])
 TRANSCRIPT: Final = TypeAdapter(ExportSession)
+FILE_INFO: Final = TypeAdapter(FileInfo)
+#: A session's files; ``null`` for none is read as an empty list, as for sessions.
+FILE_LIST: Final = TypeAdapter(list[FileInfo] | None)
 
 
 ProgressFn = Callable[[int, int | None], Awaitable[None]]
@@ -705,6 +712,39 @@ class MixClient:
         body: dict[str, Any] = {"messageId": message_id, "cleanupMedia": cleanup_media}
         raw = await self.send(REWIND_SESSION, session_id=session_id, body=body, idempotent=True, expect=SESSION)
         return SessionData.model_validate(raw)
+
+    # A session's files (Mix from Feb 2026 on).
+
+    async def list_session_files(self, session_id: str) -> list[FileInfo]:
+        raw = await self.send(LIST_SESSION_FILES, session_id=session_id, idempotent=True, expect=FILE_LIST)
+        return FILE_LIST.validate_python(raw) or []
+
+    async def get_session_file(
+        self, session_id: str, filename: str, *, thumb: str | None = None, limit: ReadLimit | None = None
+    ) -> Download:
+        """The file's bytes (a thumbnail with ``thumb``), read under ``limit`` (``--max-response-bytes`` at most)."""
+        query = {"thumb": thumb} if thumb is not None else None
+        download = await self.send(
+            GET_SESSION_FILE,
+            session_id=session_id,
+            filename=filename,
+            query=query,
+            idempotent=True,
+            raw=True,
+            limit=limit,
+        )
+        assert isinstance(download, Download)
+        return download
+
+    async def upload_session_file(self, session_id: str, upload: Upload) -> FileInfo:
+        # Idempotent: Mix writes the file under its name, so the same upload twice leaves the same file.
+        raw = await self.send(
+            UPLOAD_SESSION_FILE, session_id=session_id, upload=upload, idempotent=True, expect=FILE_INFO
+        )
+        return FileInfo.model_validate(raw)
+
+    async def delete_session_file(self, session_id: str, filename: str) -> None:
+        await self.send(DELETE_SESSION_FILE, session_id=session_id, filename=filename, idempotent=True)
 
 
 def _ends_early(error: json.JSONDecodeError) -> bool:

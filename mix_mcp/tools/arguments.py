@@ -525,7 +525,8 @@ MAX_UPLOAD_BYTES: Final = 8 * 1024 * 1024
 MAX_READ_BYTES: Final = 5 * 1024 * 1024
 CONTENT_FORMATS: Final = ("text", "base64", "local_path")
 ContentFormat = Literal["text", "base64", "local_path"]
-_THUMB = r"^(\d{1,5}|w\d{1,5}|h\d{1,5})$"
+#: ASCII digits only: ``\d`` would also let through other scripts' digits (Arabic-Indic, Devanagari...).
+_THUMB = r"^([0-9]{1,5}|w[0-9]{1,5}|h[0-9]{1,5})$"
 
 
 def _file_name(value: str) -> str:

@@ -18,12 +18,11 @@ from urllib.parse import quote
 
 import anyio
 import mcp_types as types
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field
 
-from mix_mcp.mix.client import CallStats, Download, MixClient, ReadLimit, Upload
+from mix_mcp.mix.client import FILE_INFO, CallStats, Download, MixClient, ReadLimit, Upload
 from mix_mcp.mix.endpoints import GET_SESSION_FILE, UPLOAD_SESSION_FILE
 from mix_mcp.mix.errors import ArgumentsError, ErrorHints
-from mix_mcp.mix.models import FileInfo
 from mix_mcp.tools.arguments import (
     MAX_READ_BYTES,
     MAX_UPLOAD_BYTES,
@@ -37,8 +36,6 @@ from mix_mcp.tools.rendering import Shaped
 from mix_mcp.tools.runs.follow import CallContext
 from mix_mcp.tools.sanitize import clean_text
 
-FILE_LIST: Final = TypeAdapter(list[FileInfo] | None)
-FILE_INFO: Final = TypeAdapter(FileInfo)
 #: Images a model can look at (MCP image content); SVG is XML text and is read as text.
 IMAGE_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _TEXT_TYPES: Final = frozenset(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
 from mix_mcp.config import ConfigError, Settings, describe_setting
-from mix_mcp.mix.client import SESSION, SESSION_LIST, TRANSCRIPT, CallStats, MixClient, ProgressFn
+from mix_mcp.mix.client import FILE_LIST, SESSION, SESSION_LIST, TRANSCRIPT, CallStats, MixClient, ProgressFn
 from mix_mcp.mix.endpoints import (
     CANCEL_SESSION_PROCESSING,
     CREATE_SESSION,
@@ -111,7 +111,7 @@ RUN_RESULT: Final = ResultShape(None, run_results.RunResult, _as_is)
 PERMISSION_RESULT: Final = ResultShape(None, run_results.PermissionAnswer, _as_is, untrusted=False)
 NOTIFICATION_RESULT: Final = ResultShape(None, run_results.NotificationAnswer, _as_is, untrusted=False)
 CANCEL_RESULT: Final = ResultShape(runs.CANCELLED, run_results.RunCancelled, runs.cancelled_result, untrusted=False)
-FILE_LIST_RESULT: Final = ResultShape(files.FILE_LIST, files.FileListing, files.shape_file_list)
+FILE_LIST_RESULT: Final = ResultShape(FILE_LIST, files.FileListing, files.shape_file_list)
 FILE_READ_RESULT: Final = ResultShape(None, files.FileRead, _as_is)
 FILE_UPLOAD_RESULT: Final = ResultShape(None, files.UploadedFile, _as_is)
 FILE_DELETED_RESULT: Final = ResultShape(None, files.DeletedFile, files.shape_deleted_file, untrusted=False)

@@ -439,3 +439,48 @@ async def test_talk_to_the_agent_inside_the_host(
             sent = [p["arguments"] for m, p in record.calls if m == "tools/call" and p["name"] == "send_message"]
             assert [a["text"] for a in sent][:3] == ["hello console", "run: make test", "ask: which colour? red, blue"]
             assert (await view.host_log())["errors"] == []
+
+
+@pytest.mark.slow
+async def test_the_view_shows_a_sessions_files_with_images_inline(chromium: Path, tmp_path: Path) -> None:
+    """On a Feb 2026 Mix the view lists the session's files: the seeded screenshot as a thumbnail and, opened,
+    as an image (from data: URIs the page checked), a file whose name is markup as plain text, a text file's
+    content on demand."""
+    db = tmp_path / "files.db"
+    store = SessionStore(db)
+    try:
+        seed_demo_data(store)
+        store.put_file(DEMO_SESSION_ID, f"{ATTACK}.txt", ATTACK.encode(), content_type="text/plain")
+    finally:
+        store.close()
+    with (
+        running_emulator("--db", str(db), "--no-seed", "--mix-version", "2026-02") as url,
+        running_server("--transport", "http", "--base-url", url) as server,
+        running_host(server.url) as (host, _record),
+    ):
+        async with browser(chromium, tmp_path / "profile") as context:
+            await context.route("**/*", lambda route: _loopback_only(route, host))
+            view = View(context, host)
+            await view.open("get_session", {"session_id": DEMO_SESSION_ID})
+            thumb = view.frame.locator('#files li[data-file="screenshot.png"] img.thumb')
+            await thumb.locator("xpath=self::*[starts-with(@src, 'data:image/png;base64,')]").wait_for(timeout=30_000)
+            names = await view.frame.locator("#files li button.file").all_inner_texts()
+            assert sorted(names) == sorted([f"{ATTACK}.txt", "notes.md", "screenshot.png"])
+            await view.frame.locator('#files li[data-file="screenshot.png"] button.file').click()
+            image = view.frame.locator("#file-view img")
+            await image.wait_for(timeout=30_000)
+            assert await image.get_attribute("alt") == "Image screenshot.png"
+            assert (await image.get_attribute("src") or "").startswith("data:image/png;base64,")
+            assert await image.evaluate("img => img.naturalWidth") == 160
+            hostile = view.frame.locator("#files li").filter(has_text=f"{ATTACK}.txt")
+            await hostile.locator("button.file").click()
+            await view.frame.locator("#file-view pre").wait_for(timeout=30_000)
+            assert await view.frame.locator("#file-view pre").inner_text() == ATTACK
+            # Only the screenshot became an image (its thumbnail): the markup stayed text.
+            assert await view.frame.locator("img").count() == 1
+            assert not await view.frame.evaluate("window.__pwned === 1")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await view.page.screenshot(path=str(SCREENSHOTS / "files.png"), full_page=True)
+            log = await view.host_log()
+            assert log["errors"] == []
+            _only_bridge(view)

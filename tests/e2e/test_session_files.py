@@ -112,7 +112,11 @@ async def test_session_files_end_to_end(
 
         # The seeded screenshot, read as an image (and as a smaller thumbnail).
         shot = await _call(
-            client, checker, "read_session_file", {"session_id": DEMO_SESSION_ID, "name": "screenshot.png"}
+            # null for an optional argument means left out (a strict-mode or llama-index client sends it)
+            client,
+            checker,
+            "read_session_file",
+            {"session_id": DEMO_SESSION_ID, "name": "screenshot.png", "thumb": None},
         )
         image = shot.content[1]
         assert isinstance(image, types.ImageContent) and image.mime_type == "image/png"
@@ -130,7 +134,10 @@ async def test_session_files_end_to_end(
 
         # Upload as text, as base64 and (over stdio only) from a local path; Mix stores exactly those bytes.
         text_up = await _call(
-            client, checker, "upload_session_file", {"session_id": session_id, "name": "notes.txt", "content": NOTES}
+            client,
+            checker,
+            "upload_session_file",
+            {"session_id": session_id, "name": "notes.txt", "content": NOTES, "mime_type": None},
         )
         assert text_up.structured_content["file"]["size"] == len(NOTES.encode("utf-8"))
         encoded = base64.b64encode(pixel).decode("ascii")

@@ -15,7 +15,7 @@ from mix_python_sdk import Mix, errors, models, utils
 
 from mix_mcp.emulator import DEMO_SESSION_ID, EMPTY_SESSION_ID, BackgroundEmulator
 from mix_mcp.emulator.images import PNG_SIGNATURE, png_size
-from mix_mcp.emulator.store import SessionNotFoundError
+from mix_mcp.emulator.store import NewMessage, SessionNotFoundError
 from mix_mcp.mix.models import FileInfo
 
 NO_RETRIES = utils.RetryConfig("backoff", utils.BackoffStrategy(1, 1, 1.0, 1), False)
@@ -96,3 +96,23 @@ def test_older_mix_versions_have_no_file_routes(version: str) -> None:
     with BackgroundEmulator(mix_version=version) as older:
         answer = httpx2.get(f"{older.url}/api/sessions/{DEMO_SESSION_ID}/files")
     assert answer.status_code == 404
+
+
+def test_a_rewind_with_cleanup_media_removes_the_files_written_after_the_message(
+    feb: BackgroundEmulator, sdk: Mix
+) -> None:
+    session_id = str(feb.store.create_session(title="Rewind with media")["id"])
+    first, _second = feb.store.add_messages(
+        session_id,
+        [
+            NewMessage(role="user", content="draw it", created_at="2026-01-05T10:00:00.000Z"),
+            NewMessage(role="assistant", content="drawn", created_at="2026-01-05T10:05:00.000Z"),
+        ],
+    )
+    before, after = 1_767_607_000, 1_767_607_500  # 09:56:40 and 10:05:00 on 2026-01-05 (UTC)
+    feb.store.put_file(session_id, "plan.md", b"plan", modified=before)
+    feb.store.put_file(session_id, "drawing.png", b"png", modified=after)
+    sdk.sessions.rewind_session(id=session_id, message_id=first, cleanup_media=False)
+    assert {f.name for f in sdk.files.list_session_files(id=session_id)} == {"plan.md", "drawing.png"}
+    sdk.sessions.rewind_session(id=session_id, message_id=first, cleanup_media=True)
+    assert [f.name for f in sdk.files.list_session_files(id=session_id)] == ["plan.md"]

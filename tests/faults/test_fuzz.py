@@ -68,6 +68,10 @@ VALID_BASE: dict[str, dict[str, Any]] = {
     "answer_permission": {"permission_id": "p", "grant": False},
     "cancel_run": {"session_id": "s"},
     "list_messages": {"session_id": "s"},
+    "list_session_files": {"session_id": "s"},
+    "read_session_file": {"session_id": "s", "name": "f.png"},
+    "upload_session_file": {"session_id": "s", "name": "f.txt", "content": "hi"},
+    "delete_session_file": {"session_id": "s", "name": "f.txt"},
 }
 #: Requests one call of a tool that is several requests may make (reads, the stream, the send, a cancel).
 RUN_ENDPOINTS = (
@@ -110,6 +114,24 @@ def rig() -> Iterator[Rig]:
     print(f"\nfuzz tally: {dict(TALLY)}")
 
 
+@pytest.fixture(scope="module")
+def files_rig() -> Iterator[Rig]:
+    """The same path to a Mix that has session files (Feb 2026), for the four file tools."""
+    with (
+        BackgroundEmulator(mix_version="2026-02") as emulator,
+        FaultUpstream(fallback=Forward(emulator.url)) as upstream,
+        anyio.from_thread.start_blocking_portal() as portal,
+    ):
+        server = build_server(Settings(base_url=upstream.url, max_retries=0, read_timeout=10.0, call_timeout=30.0))
+        with portal.wrap_async_context_manager(Client(server)) as client:
+            yield Rig(upstream, portal, client)
+
+
+def rig_for(request: pytest.FixtureRequest, op: Operation) -> Rig:
+    rig: Rig = request.getfixturevalue("files_rig" if op.family == "files" else "rig")
+    return rig
+
+
 def _endpoints_of(op: Operation, arguments: dict[str, Any]) -> tuple[endpoints.Endpoint, ...]:
     if op.name == "send_message":
         return RUN_ENDPOINTS
@@ -118,14 +140,15 @@ def _endpoints_of(op: Operation, arguments: dict[str, Any]) -> tuple[endpoints.E
     return (op.endpoint,)
 
 
-def _matches(endpoint: endpoints.Endpoint, target: str, identifier: str) -> bool:
+def _matches(endpoint: endpoints.Endpoint, target: str, identifier: str, filename: str | None = None) -> bool:
     path = target.partition("?")[0]
     template, segments = endpoint.path.split("/"), path.split("/")
     if len(segments) != len(template):
         return False
     for expected, actual in zip(template, segments, strict=True):
-        if expected == "{id}":
-            if actual in ("", ".", "..") or unquote(actual, errors="strict") != identifier:
+        if expected in ("{id}", "{filename}"):
+            wanted = identifier if expected == "{id}" else filename
+            if actual in ("", ".", "..") or unquote(actual, errors="strict") != wanted:
                 return False
         elif actual != expected:
             return False
@@ -137,13 +160,15 @@ def _assert_in_bounds(op: Operation, arguments: dict[str, Any], request: Recorde
     candidates = [
         e
         for e in _endpoints_of(op, arguments)
-        if e.method == request.method and _matches(e, request.target, identifier)
+        if e.method == request.method and _matches(e, request.target, identifier, arguments.get("name"))
     ]
     assert candidates, request.target
     endpoint = candidates[0]
     query = request.target.partition("?")[2]
     if endpoint is endpoints.STREAM_EVENTS:
         assert query.startswith("sessionId=") and unquote(query.removeprefix("sessionId=")) == identifier
+    elif endpoint is endpoints.GET_SESSION_FILE and arguments.get("thumb") is not None:
+        assert unquote(query) == f"thumb={arguments['thumb']}", request.target
     else:
         assert query in ("", "includeSubagents=true", "includeSubagents=false"), request.target
     if endpoint is endpoints.SEND_MESSAGE:
@@ -228,6 +253,11 @@ def arguments_for(op: Operation) -> st.SearchStrategy[dict[str, Any]]:
         valid = st.tuples(valid, st.none() | st.sampled_from(SEED_SESSION_IDS)).map(
             lambda pair: {**pair[0], "session_id": pair[1]} if pair[1] else pair[0]
         )
+    if "name" in properties:
+        # The seeded session's files now and then, so that reads and deletes also succeed.
+        valid = st.tuples(valid, st.none() | st.sampled_from(["screenshot.png", "notes.md"])).map(
+            lambda pair: {**pair[0], "name": pair[1]} if pair[1] else pair[0]
+        )
     names = st.sampled_from([*properties, "sessionId", "extra", "__proto__"]) | st.text(max_size=10)
     mutated = st.tuples(valid, names, JSON_VALUES).map(lambda t: {**t[0], t[1]: t[2]})
     arbitrary = st.dictionaries(names, JSON_VALUES, max_size=4)
@@ -235,7 +265,8 @@ def arguments_for(op: Operation) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)
-def test_fuzz_arguments_from_the_tool_schema(rig: Rig, op: Operation) -> None:
+def test_fuzz_arguments_from_the_tool_schema(request: pytest.FixtureRequest, op: Operation) -> None:
+    rig = rig_for(request, op)
     before = TALLY["calls"]
 
     @settings(
@@ -255,7 +286,7 @@ def test_fuzz_arguments_from_the_tool_schema(rig: Rig, op: Operation) -> None:
 
 def _hostile_variants(op: Operation, value: str) -> Iterator[dict[str, Any]]:
     base = VALID_BASE[op.name]
-    for name in ("session_id", "message_id", "title", "custom_system_prompt", "text", "permission_id"):
+    for name in ("session_id", "message_id", "title", "custom_system_prompt", "text", "permission_id", "name"):
         if name in op.input_schema.get("properties", {}):
             extra = {"prompt_mode": "replace"} if name == "custom_system_prompt" else {}
             yield {**base, **extra, name: value}
@@ -267,7 +298,8 @@ def _hostile_variants(op: Operation, value: str) -> Iterator[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)
-def test_hand_written_hostile_strings(rig: Rig, op: Operation) -> None:
+def test_hand_written_hostile_strings(request: pytest.FixtureRequest, op: Operation) -> None:
+    rig = rig_for(request, op)
     made = 0
     for value in HOSTILE:
         for arguments in _hostile_variants(op, value):
@@ -289,14 +321,14 @@ async def test_lone_surrogates_are_refused_before_any_request(rig: Rig, op: Oper
     assert rig.upstream.count() == start
 
 
-def test_no_request_ever_left_the_sessions_paths(rig: Rig) -> None:
+def test_no_request_ever_left_the_sessions_paths(rig: Rig, files_rig: Rig) -> None:
     """Over everything this module sent: only the sessions paths, never a dot segment or an extra segment."""
-    requests = rig.upstream.since(0)
+    requests = rig.upstream.since(0) + files_rig.upstream.since(0)
     for request in requests:
         path = request.path
         inside = path == SESSIONS_PREFIX or path.startswith((SESSIONS_PREFIX + "/", PERMISSIONS_PREFIX + "/"))
         assert inside or path == endpoints.STREAM_EVENTS.path, request.target
         segments = path.split("/")
-        assert 2 <= len(segments) <= 5 and "." not in segments and ".." not in segments, request.target
+        assert 2 <= len(segments) <= 6 and "." not in segments and ".." not in segments, request.target
     print(f"\nrecorded requests: {len(requests)}; {dict(Counter(r.method for r in requests))}")
     assert json.dumps(dict(TALLY))

@@ -29,10 +29,13 @@ MINIMAL: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
     "answer_permission": ({"permission_id": "p", "grant": True}, None),
     "cancel_run": ({"session_id": "s"}, None),
     "list_messages": ({"session_id": "s"}, None),
+    "list_session_files": ({"session_id": "s"}, None),
+    "read_session_file": ({"session_id": "s", "name": "f.txt"}, None),
+    "delete_session_file": ({"session_id": "s", "name": "f.txt"}, None),
 }
 #: Tools checked elsewhere: send_message makes several requests (usage, event stream, the message), whose
 #: bodies tests/faults/test_fuzz.py checks for every argument set it generates.
-ELSEWHERE = {"send_message"}
+ELSEWHERE = {"send_message", "upload_session_file"}  # an upload is multipart: tests/unit/test_session_files.py
 EXPORT = {"id": "s", "title": "t", "messages": []}
 
 
@@ -47,8 +50,12 @@ def _answer(tool: str) -> Answer:
         return Answer.json(200, {"granted": True})
     if tool == "cancel_run":
         return Answer.json(200, {"cancelled": False})
-    if tool == "list_messages":
+    if tool in ("list_messages", "list_session_files"):
         return Answer.json(200, [])
+    if tool == "read_session_file":
+        return Answer(200, b"hello", {"Content-Type": "text/plain"})
+    if tool == "delete_session_file":
+        return Answer(204)
     return Answer.json(201 if tool in ("create_session", "fork_session") else 200, SESSION)
 
 
