@@ -139,6 +139,8 @@ async def test_the_console_talks_to_the_agent(console_server: ServerProcess, tmp
         await console.page.screenshot(path=str(_shots() / "console-light.png"))
         console.only_its_server()
         assert await console.page.evaluate("window.consoleLog.errors") == []
+        # The server's progress for the run calls reached the view through the console.
+        assert await console.page.evaluate("window.consoleLog.progress") > 0
     assert TOKEN not in console_server.stderr
 
 
