@@ -11,7 +11,7 @@ import pytest
 
 from mix_mcp.cli.command import _settings_from, build_parser
 from mix_mcp.config import Settings, load_settings
-from mix_mcp.serving.console import console_page
+from mix_mcp.serving.console import VIEW_CSP, console_page
 from mix_mcp.tools.app import APP_URI, MAX_BYTES, SessionApp, _script_json, _template, session_app
 from mix_mcp.tools.operations import OPERATIONS, OPERATIONS_BY_NAME, select_operations
 
@@ -109,3 +109,10 @@ def test_the_console_page_allows_only_its_own_script_and_style_by_hash() -> None
     # Mix text never reaches the console page itself, and the page never writes HTML from data.
     assert "innerHTML" not in html and "innerHTML" not in _template()
     assert "console.log" not in html
+
+
+def test_the_view_served_at_console_view_keeps_its_own_policy() -> None:
+    """/console/view sends the view's own CSP (its meta element's) as a header, framed only by the console."""
+    meta = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', _template())
+    assert meta is not None
+    assert meta.group(1) + "; frame-ancestors 'self'" == VIEW_CSP
