@@ -62,7 +62,9 @@ def _hash(text: str) -> str:
 
 def console_page(endpoint_path: str) -> tuple[str, str]:
     """The console page for an endpoint, and its CSP: its inline script and style allowed by hash alone."""
-    config = json.dumps({"endpoint": endpoint_path, "view": VIEW_PATH}).replace("<", "\\u003c")
+    # Relative to the page, so that a proxy that serves the server under a path prefix keeps them right.
+    relative = {"endpoint": endpoint_path.lstrip("/"), "view": VIEW_PATH.lstrip("/")}
+    config = json.dumps(relative).replace("<", "\\u003c")
     html = _template().replace(_CONFIG_SLOT, "/*MIX_MCP_CONSOLE*/" + config, 1)
     scripts = [_hash(body) for kind, body in _INLINE.findall(html) if kind == "script"]
     styles = [_hash(body) for kind, body in _INLINE.findall(html) if kind == "style"]
