@@ -187,6 +187,20 @@ async def test_the_console_asks_for_the_token(console_server: ServerProcess, tmp
         assert await console.page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)") == "{}{}"
 
 
+@pytest.mark.slow
+async def test_the_console_on_a_stateless_server(console_emulator: str, tmp_path: Path) -> None:
+    """Stateless: no Mcp-Session-Id, plain JSON answers (an event stream when the call asks for progress)."""
+    with running_server("--transport", "http", "--base-url", console_emulator, "--stateless") as server:
+        async with browser(tmp_path / "profile") as context:
+            console = Console(context, server.base)
+            await console.open(f"session={MIGRATION_SESSION_ID}")
+            await say(console.frame, "hello stateless")
+            await console.frame.wait_for_selector("body[data-run=completed]", timeout=WAIT_MS)
+            last = await console.frame.locator("#transcript > li.msg").last.inner_text()
+            assert "You said: hello stateless" in last
+            console.only_its_server()
+
+
 def test_the_console_pages_are_protected(console_server: ServerProcess) -> None:
     base = console_server.base
     with httpx2.Client(timeout=10) as http:
