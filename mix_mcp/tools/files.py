@@ -46,10 +46,15 @@ FILE_URI: Final = "mix://sessions/{session_id}/files/{name}"
 FILE_HINTS: Final = ErrorHints(
     not_found="The session or the file does not exist: call list_session_files to see the session's file names "
     "(and list_sessions for session ids).",
-    bad_request="thumb applies only to images and videos: leave it out for other files, and check the name with "
-    "list_session_files.",
+    bad_request="Check the file name with list_session_files (one file name, no directories) and call again.",
     unavailable="Session files came with Mix's Feb 2026 release; this Mix is older. export_session still reads the "
     "session's messages.",
+)
+READ_HINTS: Final = ErrorHints(
+    not_found=FILE_HINTS.not_found,
+    bad_request="thumb applies only to images and videos: leave it out for other files, and check the name with "
+    "list_session_files.",
+    unavailable=FILE_HINTS.unavailable,
 )
 UPLOAD_HINTS: Final = ErrorHints(
     not_found="The session does not exist: call list_sessions to see the ids that exist.",
