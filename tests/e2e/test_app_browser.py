@@ -227,6 +227,47 @@ async def _loopback_only(route: Any, host: str) -> None:
         await route.abort()
 
 
+@pytest.fixture(scope="module")
+def console_emulator() -> Iterator[str]:
+    """The Feb 2026 Mix: its agent asks questions, its demo session has a screenshot; long runs take a while."""
+    with running_emulator("--mix-version", "2026-02", "--agent-step-delay", "0.03") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def console_server(console_emulator: str) -> Iterator[ServerProcess]:
+    with running_server("--transport", "http", "--base-url", console_emulator) as server:
+        yield server
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_talk_to_the_agent_inside_the_host(
+    console_server: ServerProcess, chromium: Path, tmp_path: Path, mode: str
+) -> None:
+    """The console in an App host: every run tool goes through the host's tools/call, nothing else.
+
+    The host's MCP client can ask the user (elicitation) and dismisses a run's permission request or
+    question, as a person closing the host's dialog would; the run then reports it pending and the
+    view asks in place. Hello, Allow, a choice, Stop and the session's image, all from the page.
+    """
+    with running_host(console_server.url, mode=mode) as (host, record):
+        async with browser(chromium, tmp_path / "profile") as context:
+            await context.route("**/*", lambda route: _loopback_only(route, host))
+            view = View(context, host)
+            await view.open("get_session", {"session_id": DEMO_SESSION_ID})
+            seen = await converse(view.frame, view.page)
+            assert "make test" in seen["permission"]
+            _only_bridge(view)
+            called = [p["name"] for m, p in record.calls if m == "tools/call"]
+            for tool in ("send_message", "follow_run", "answer_permission", "answer_notification", "cancel_run"):
+                assert tool in called, tool
+            assert {"list_session_files", "read_session_file"} <= set(called)
+            sent = [p["arguments"] for m, p in record.calls if m == "tools/call" and p["name"] == "send_message"]
+            assert [a["text"] for a in sent][:3] == ["hello console", "run: make test", "ask: which colour? red, blue"]
+            assert (await view.host_log())["errors"] == []
+
+
 @pytest.mark.parametrize("mode", PROTOCOL_MODES)
 async def test_fork_rewind_and_delete_from_the_page(
     app_server: ServerProcess, chromium: Path, tmp_path: Path, mode: str
@@ -401,45 +442,35 @@ async def test_a_host_that_lets_apps_call_no_tool_still_shows_the_result(
             assert sorted(method for method, _ in record.calls) == ["resources/read", "tools/call", "tools/list"]
 
 
-@pytest.fixture(scope="module")
-def console_emulator() -> Iterator[str]:
-    """The Feb 2026 Mix: its agent asks questions, its demo session has a screenshot; long runs take a while."""
-    with running_emulator("--mix-version", "2026-02", "--agent-step-delay", "0.03") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def console_server(console_emulator: str) -> Iterator[ServerProcess]:
-    with running_server("--transport", "http", "--base-url", console_emulator) as server:
-        yield server
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("mode", PROTOCOL_MODES)
-async def test_talk_to_the_agent_inside_the_host(
-    console_server: ServerProcess, chromium: Path, tmp_path: Path, mode: str
+async def test_the_view_opened_outside_a_host_says_what_it_is(
+    app_server: ServerProcess, chromium: Path, tmp_path: Path
 ) -> None:
-    """The console in an App host: every run tool goes through the host's tools/call, nothing else.
+    """Opened on its own (no host to answer ui/initialize), the page explains itself instead of failing."""
+    async with Client(app_server.url, cache=None, read_timeout_seconds=60) as client:
+        read = await client.read_resource("ui://mix-mcp/sessions.html")
+    html = read.contents[0].text  # type: ignore[union-attr]
+    async with browser(chromium, tmp_path / "profile") as context:
+        page = await context.new_page()
+        posted: list[str] = []
 
-    The host's MCP client can ask the user (elicitation) and dismisses a run's permission request or
-    question, as a person closing the host's dialog would; the run then reports it pending and the
-    view asks in place. Hello, Allow, a choice, Stop and the session's image, all from the page.
-    """
-    with running_host(console_server.url, mode=mode) as (host, record):
-        async with browser(chromium, tmp_path / "profile") as context:
-            await context.route("**/*", lambda route: _loopback_only(route, host))
-            view = View(context, host)
-            await view.open("get_session", {"session_id": DEMO_SESSION_ID})
-            seen = await converse(view.frame, view.page)
-            assert "make test" in seen["permission"]
-            _only_bridge(view)
-            called = [p["name"] for m, p in record.calls if m == "tools/call"]
-            for tool in ("send_message", "follow_run", "answer_permission", "answer_notification", "cancel_run"):
-                assert tool in called, tool
-            assert {"list_session_files", "read_session_file"} <= set(called)
-            sent = [p["arguments"] for m, p in record.calls if m == "tools/call" and p["name"] == "send_message"]
-            assert [a["text"] for a in sent][:3] == ["hello console", "run: make test", "ask: which colour? red, blue"]
-            assert (await view.host_log())["errors"] == []
+        def record(message: str) -> None:
+            posted.append(message)
+
+        await page.expose_function("recordPost", record)
+        await page.add_init_script(
+            "window.addEventListener('message', function (e) { window.recordPost(JSON.stringify(e.data)); });"
+        )
+        await page.set_content(html)
+        await page.wait_for_selector("body[data-state=standalone]", timeout=30_000)
+        status = await page.locator("#status").inner_text()
+        assert "session view, an MCP App" in status and "Claude" in status and "get_session" in status, status
+        assert "error" not in (await page.locator("#status").get_attribute("class") or "")
+        assert await page.locator("#title").inner_text() == "Mix session view (mix-mcp)"
+        await page.wait_for_timeout(500)
+        # Still the explanation: the page never answered itself "Method not found" nor asked itself to initialize.
+        assert await page.locator("body").get_attribute("data-state") == "standalone"
+        assert "Method not found" not in await page.locator("body").inner_text()
+        assert not any("ui/initialize" in message or "Method not found" in message for message in posted), posted
 
 
 @pytest.mark.slow
@@ -485,34 +516,3 @@ async def test_the_view_shows_a_sessions_files_with_images_inline(chromium: Path
             log = await view.host_log()
             assert log["errors"] == []
             _only_bridge(view)
-
-
-async def test_the_view_opened_outside_a_host_says_what_it_is(
-    app_server: ServerProcess, chromium: Path, tmp_path: Path
-) -> None:
-    """Opened on its own (no host to answer ui/initialize), the page explains itself instead of failing."""
-    async with Client(app_server.url, cache=None, read_timeout_seconds=60) as client:
-        read = await client.read_resource("ui://mix-mcp/sessions.html")
-    html = read.contents[0].text  # type: ignore[union-attr]
-    async with browser(chromium, tmp_path / "profile") as context:
-        page = await context.new_page()
-        posted: list[str] = []
-
-        def record(message: str) -> None:
-            posted.append(message)
-
-        await page.expose_function("recordPost", record)
-        await page.add_init_script(
-            "window.addEventListener('message', function (e) { window.recordPost(JSON.stringify(e.data)); });"
-        )
-        await page.set_content(html)
-        await page.wait_for_selector("body[data-state=standalone]", timeout=30_000)
-        status = await page.locator("#status").inner_text()
-        assert "session view, an MCP App" in status and "Claude" in status and "get_session" in status, status
-        assert "error" not in (await page.locator("#status").get_attribute("class") or "")
-        assert await page.locator("#title").inner_text() == "Mix session view (mix-mcp)"
-        await page.wait_for_timeout(500)
-        # Still the explanation: the page never answered itself "Method not found" nor asked itself to initialize.
-        assert await page.locator("body").get_attribute("data-state") == "standalone"
-        assert "Method not found" not in await page.locator("body").inner_text()
-        assert not any("ui/initialize" in message or "Method not found" in message for message in posted), posted
