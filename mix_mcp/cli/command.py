@@ -197,6 +197,31 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     return 0
 
 
+#: The Mix the console plays by default: the newest emulator profile, with agent questions and session files.
+CONSOLE_MIX_VERSION = "2026-02"
+
+
+def cmd_console(ns: argparse.Namespace) -> int:
+    """``mix-mcp console``: Streamable HTTP with the browser console, on the built-in emulator unless --base-url."""
+    from dataclasses import replace
+
+    from mix_mcp.observe.telemetry import tracing_from_env
+    from mix_mcp.serving.transports import serve_network
+
+    settings = _settings_from(ns)
+    emulate = getattr(ns, "base_url", None) is None or bool(settings.use_emulator)
+    settings = replace(
+        settings,
+        transport="http",
+        use_emulator=emulate,
+        mix_version=getattr(ns, "mix_version", None) or (CONSOLE_MIX_VERSION if emulate else settings.mix_version),
+        no_ui=False,
+    )
+    _configure_logging(settings)
+    with tracing_from_env():
+        return serve_network(settings, mix_target=mix_target)
+
+
 #: Tools that follow an agent run, whose run is cancelled in Mix when the call is interrupted.
 _RUN_TOOLS = ("send_message", "follow_run")
 #: The progress token of the one call ``mix-mcp call`` makes (any value does: it names no secret).
@@ -421,6 +446,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(serve, ("serve", "mix"))
     serve.set_defaults(handler=cmd_serve)
+
+    console = commands.add_parser(
+        "console",
+        help="the session view in a browser: the emulator and the /console page in one command",
+        description=(
+            "Serve Streamable HTTP with the browser console at /console and print the address to open. Without "
+            f"--base-url it runs on the built-in Mix emulator (Mix {CONSOLE_MIX_VERSION}, with agent questions and "
+            "session files); with --base-url, on that Mix."
+        ),
+    )
+    _add_settings_flags(console, ("serve", "mix"))
+    console.set_defaults(handler=cmd_console)
 
     call = commands.add_parser(
         "call",

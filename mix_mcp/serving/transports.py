@@ -44,6 +44,7 @@ from mix_mcp.listening import bind_socket, socket_url
 from mix_mcp.mix.client import HealthProbe, MixClient
 from mix_mcp.serving.auth.resource_server import resource_server
 from mix_mcp.serving.bodies import ReadBody, read_body
+from mix_mcp.serving.console import CONSOLE_PATH, console_routes
 from mix_mcp.serving.health import health_routes
 from mix_mcp.serving.host_check import HostOriginGuard, HostOriginPolicy, without_sdk_check
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
@@ -76,6 +77,8 @@ class Runtime:
     exchanges: InFlight = field(default_factory=InFlight)
     #: Requests refused because their body came too slowly or was still arriving at shutdown.
     cut_bodies: int = 0
+    #: Whether the browser console (serving/console.py) is served beside the endpoint.
+    console: bool = False
 
     def server_state(self) -> ServerState:
         if self.state is None:
@@ -266,6 +269,8 @@ def build_app(
 
     oauth_routes = oauth.routes() if oauth is not None else []
     routes = [*health_routes(draining=lambda: runtime.draining, probe=runtime.probe), *oauth_routes, *mcp_routes]
+    console = console_routes(settings, operations, hosts)  # the browser console, beside the endpoint
+    runtime.console, routes = bool(console), [*routes, *console]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.mix_mcp = runtime
     return app, runtime
@@ -382,6 +387,7 @@ def startup_line(settings: Settings, runtime: Runtime, sock: socket.socket, has_
     return (
         f"mix-mcp {__version__} serving MCP over {TRANSPORT_NAMES[runtime.transport]} at {url} "
         f"({'; '.join(details)}); {mix}; health at {HEALTH_PATH} and {READY_PATH}"
+        + (f"; open the console at {socket_url(sock)}{CONSOLE_PATH} in a browser" if runtime.console else "")
     )
 
 

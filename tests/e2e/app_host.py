@@ -3,7 +3,8 @@
 The page (``app_host.html``) speaks the MCP Apps bridge protocol to the App over postMessage; whatever the
 App asks of the server (``tools/call``, ``resources/read``) the page POSTs to ``/bridge``, where an MCP
 ``Client`` that declares the Apps extension forwards it to mix-mcp over Streamable HTTP. The server's
-confirmation questions (elicitation) are answered "yes" and recorded, as a user clicking OK would.
+confirmation questions (elicitation) are answered "yes" and recorded, as a user clicking OK would; a run's
+permission request or question is dismissed, so that the view puts it to the user in place.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def host_app(mcp_url: str, record: HostRecord, mode: str) -> Starlette:
         context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult | types.ErrorData:
         record.questions.append(params.message)
+        schema = getattr(params, "requested_schema", None) or {}
+        if "confirm" not in (schema.get("properties") or {}):
+            # A run's permission request or question: dismissed here, so that the view asks in place.
+            return types.ElicitResult(action="cancel")
         return types.ElicitResult(action="accept", content={"confirm": True})
 
     async def page(_request: Request) -> Response:

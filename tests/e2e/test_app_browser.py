@@ -22,10 +22,12 @@ from mix_mcp.emulator import SessionStore, seed_demo_data, seed_large_session
 from mix_mcp.emulator.seed import DEMO_SESSION_ID
 from mix_mcp.emulator.store import NewMessage
 from tests.e2e.app_host import BRIDGE_SCHEMAS, ext_apps_schema, running_host
+from tests.e2e.console_driver import converse
 from tests.support import PROTOCOL_MODES, ROOT, ServerProcess, running_emulator, running_server
 from tests.system_parts import require_chromium
 
-pytestmark = pytest.mark.anyio
+#: Chromium: a system part, and each test starts a browser.
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 HOSTILE_SESSION_ID = "6f0e1d2c-3b4a-4958-8776-a5b4c3d2e1f0"
 LONG_SESSION_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
@@ -225,6 +227,47 @@ async def _loopback_only(route: Any, host: str) -> None:
         await route.abort()
 
 
+@pytest.fixture(scope="module")
+def console_emulator() -> Iterator[str]:
+    """The Feb 2026 Mix: its agent asks questions, its demo session has a screenshot; long runs take a while."""
+    with running_emulator("--mix-version", "2026-02", "--agent-step-delay", "0.03") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def console_server(console_emulator: str) -> Iterator[ServerProcess]:
+    with running_server("--transport", "http", "--base-url", console_emulator) as server:
+        yield server
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_talk_to_the_agent_inside_the_host(
+    console_server: ServerProcess, chromium: Path, tmp_path: Path, mode: str
+) -> None:
+    """The console in an App host: every run tool goes through the host's tools/call, nothing else.
+
+    The host's MCP client can ask the user (elicitation) and dismisses a run's permission request or
+    question, as a person closing the host's dialog would; the run then reports it pending and the
+    view asks in place. Hello, Allow, a choice, Stop and the session's image, all from the page.
+    """
+    with running_host(console_server.url, mode=mode) as (host, record):
+        async with browser(chromium, tmp_path / "profile") as context:
+            await context.route("**/*", lambda route: _loopback_only(route, host))
+            view = View(context, host)
+            await view.open("get_session", {"session_id": DEMO_SESSION_ID})
+            seen = await converse(view.frame, view.page)
+            assert "make test" in seen["permission"]
+            _only_bridge(view)
+            called = [p["name"] for m, p in record.calls if m == "tools/call"]
+            for tool in ("send_message", "follow_run", "answer_permission", "answer_notification", "cancel_run"):
+                assert tool in called, tool
+            assert {"list_session_files", "read_session_file"} <= set(called)
+            sent = [p["arguments"] for m, p in record.calls if m == "tools/call" and p["name"] == "send_message"]
+            assert [a["text"] for a in sent][:3] == ["hello console", "run: make test", "ask: which colour? red, blue"]
+            assert (await view.host_log())["errors"] == []
+
+
 @pytest.mark.parametrize("mode", PROTOCOL_MODES)
 async def test_fork_rewind_and_delete_from_the_page(
     app_server: ServerProcess, chromium: Path, tmp_path: Path, mode: str
@@ -399,10 +442,42 @@ async def test_a_host_that_lets_apps_call_no_tool_still_shows_the_result(
             assert sorted(method for method, _ in record.calls) == ["resources/read", "tools/call", "tools/list"]
 
 
+async def test_the_view_opened_outside_a_host_says_what_it_is(
+    app_server: ServerProcess, chromium: Path, tmp_path: Path
+) -> None:
+    """Opened on its own (no host to answer ui/initialize), the page explains itself instead of failing."""
+    async with Client(app_server.url, cache=None, read_timeout_seconds=60) as client:
+        read = await client.read_resource("ui://mix-mcp/sessions.html")
+    html = read.contents[0].text  # type: ignore[union-attr]
+    async with browser(chromium, tmp_path / "profile") as context:
+        page = await context.new_page()
+        posted: list[str] = []
+
+        def record(message: str) -> None:
+            posted.append(message)
+
+        await page.expose_function("recordPost", record)
+        await page.add_init_script(
+            "window.addEventListener('message', function (e) { window.recordPost(JSON.stringify(e.data)); });"
+        )
+        await page.set_content(html)
+        await page.wait_for_selector("body[data-state=standalone]", timeout=30_000)
+        status = await page.locator("#status").inner_text()
+        assert "session view, an MCP App" in status and "Claude" in status and "get_session" in status, status
+        assert "error" not in (await page.locator("#status").get_attribute("class") or "")
+        assert await page.locator("#title").inner_text() == "Mix session view (mix-mcp)"
+        await page.wait_for_timeout(500)
+        # Still the explanation: the page never answered itself "Method not found" nor asked itself to initialize.
+        assert await page.locator("body").get_attribute("data-state") == "standalone"
+        assert "Method not found" not in await page.locator("body").inner_text()
+        assert not any("ui/initialize" in message or "Method not found" in message for message in posted), posted
+
+
 @pytest.mark.slow
 async def test_the_view_shows_a_sessions_files_with_images_inline(chromium: Path, tmp_path: Path) -> None:
-    """On a Feb 2026 Mix the view lists the session's files: the seeded screenshot as an image (from a data:
-    URI the page checked), a file whose name is markup as plain text, a text file's content on demand."""
+    """On a Feb 2026 Mix the view lists the session's files: the seeded screenshot as a thumbnail and, opened,
+    as an image (from data: URIs the page checked), a file whose name is markup as plain text, a text file's
+    content on demand."""
     db = tmp_path / "files.db"
     store = SessionStore(db)
     try:
@@ -419,19 +494,22 @@ async def test_the_view_shows_a_sessions_files_with_images_inline(chromium: Path
             await context.route("**/*", lambda route: _loopback_only(route, host))
             view = View(context, host)
             await view.open("get_session", {"session_id": DEMO_SESSION_ID})
-            image = view.frame.locator("#file-list img")
-            await image.wait_for(timeout=30_000)
-            assert await image.get_attribute("alt") == "screenshot.png"
-            assert (await image.get_attribute("src") or "").startswith("data:image/png;base64,")
-            await view.frame.wait_for_function("document.querySelector('#file-list img').naturalWidth === 160")
-            names = await view.frame.locator("#file-list li b").all_inner_texts()
+            thumb = view.frame.locator('#files li[data-file="screenshot.png"] img.thumb')
+            await thumb.locator("xpath=self::*[starts-with(@src, 'data:image/png;base64,')]").wait_for(timeout=30_000)
+            names = await view.frame.locator("#files li button.file").all_inner_texts()
             assert sorted(names) == sorted([f"{ATTACK}.txt", "notes.md", "screenshot.png"])
-            hostile = view.frame.locator("#file-list li").filter(has_text=f"{ATTACK}.txt")
-            await hostile.locator("button").click()
-            await hostile.locator("pre").wait_for(timeout=30_000)
-            assert await hostile.locator("pre").inner_text() == ATTACK
-            # Only the screenshot became an image: the markup stayed text.
-            assert await view.frame.locator("#file-list img").count() == 1
+            await view.frame.locator('#files li[data-file="screenshot.png"] button.file').click()
+            image = view.frame.locator("#file-view img")
+            await image.wait_for(timeout=30_000)
+            assert await image.get_attribute("alt") == "Image screenshot.png"
+            assert (await image.get_attribute("src") or "").startswith("data:image/png;base64,")
+            assert await image.evaluate("img => img.naturalWidth") == 160
+            hostile = view.frame.locator("#files li").filter(has_text=f"{ATTACK}.txt")
+            await hostile.locator("button.file").click()
+            await view.frame.locator("#file-view pre").wait_for(timeout=30_000)
+            assert await view.frame.locator("#file-view pre").inner_text() == ATTACK
+            # Only the screenshot became an image (its thumbnail): the markup stayed text.
+            assert await view.frame.locator("img").count() == 1
             assert not await view.frame.evaluate("window.__pwned === 1")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             await view.page.screenshot(path=str(SCREENSHOTS / "files.png"), full_page=True)

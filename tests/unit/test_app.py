@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 
@@ -9,6 +11,7 @@ import pytest
 
 from mix_mcp.cli.command import _settings_from, build_parser
 from mix_mcp.config import Settings, load_settings
+from mix_mcp.serving.console import VIEW_CSP, console_page
 from mix_mcp.tools.app import APP_URI, MAX_BYTES, SessionApp, _script_json, _template, session_app
 from mix_mcp.tools.operations import OPERATIONS, OPERATIONS_BY_NAME, select_operations
 
@@ -31,12 +34,18 @@ def test_the_page_is_told_the_tools_it_may_call_and_the_questions_asked_first() 
         "fork_session",
         "rewind_session",
         "delete_session",
+        "send_message",
+        "follow_run",
+        "answer_permission",
+        "answer_notification",
+        "cancel_run",
         "list_session_files",
         "read_session_file",
     ]
     assert config["confirm"] == {
         "delete_session": OPERATIONS_BY_NAME["delete_session"].confirm,
         "rewind_session": OPERATIONS_BY_NAME["rewind_session"].confirm,
+        "answer_permission": OPERATIONS_BY_NAME["answer_permission"].confirm,
     }
     assert len(app.html.encode()) < MAX_BYTES
     assert app.tool_meta("get_session") == {"ui": {"resourceUri": APP_URI}}
@@ -45,7 +54,7 @@ def test_the_page_is_told_the_tools_it_may_call_and_the_questions_asked_first() 
 
 
 def test_a_tool_the_server_leaves_out_is_left_out_of_the_page() -> None:
-    settings = Settings(exclude_tools=("fork_session", "delete_session"))
+    settings = Settings(exclude_tools=("fork_session", "delete_session", "send_message", "list_session_files"))
     app = session_app(settings, {op.name: op for op in select_operations(settings)})
     assert app is not None
     assert _config(app)["tools"] == [
@@ -53,7 +62,10 @@ def test_a_tool_the_server_leaves_out_is_left_out_of_the_page() -> None:
         "get_session",
         "export_session",
         "rewind_session",
-        "list_session_files",
+        "follow_run",
+        "answer_permission",
+        "answer_notification",
+        "cancel_run",
         "read_session_file",
     ]
 
@@ -84,3 +96,25 @@ def test_the_template_has_one_configuration_slot_and_no_external_reference() -> 
     html = _template()
     assert html.count("/*MIX_MCP_CONFIG*/{}") == 1
     assert not re.search(r"https?://", html)
+
+
+def test_the_console_page_allows_only_its_own_script_and_style_by_hash() -> None:
+    html, csp = console_page("/mcp")
+    for kind in ("script", "style"):
+        bodies = re.findall(rf"<{kind}>(.*?)</{kind}>", html, re.DOTALL)
+        assert len(bodies) == 1
+        digest = base64.b64encode(hashlib.sha256(bodies[0].encode()).digest()).decode()
+        assert f"{kind}-src 'sha256-{digest}';" in csp
+    # Paths relative to the page: right behind a proxy that adds a path prefix too.
+    assert '"endpoint":"mcp"' in html.replace(" ", "")
+    assert '"view":"console/view"' in html.replace(" ", "")
+    # Mix text never reaches the console page itself, and the page never writes HTML from data.
+    assert "innerHTML" not in html and "innerHTML" not in _template()
+    assert "console.log" not in html
+
+
+def test_the_view_served_at_console_view_keeps_its_own_policy() -> None:
+    """/console/view sends the view's own CSP (its meta element's) as a header, framed only by the console."""
+    meta = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', _template())
+    assert meta is not None
+    assert meta.group(1) + "; frame-ancestors 'self'" == VIEW_CSP

@@ -3,9 +3,11 @@
 A transcript is easier to look at than to read as JSON. Hosts that render MCP Apps (in a sandboxed
 iframe) show ``sessions.html`` beside the result of the two tools that name it in their
 ``_meta.ui.resourceUri``: the session's header, its transcript window by window, the session tree,
-its files (images inline, from data: URIs of checked image types), and "fork here", "rewind to here" and
-"delete", each of which the page runs as an ordinary tool call
-through the host.
+the session's files (images inline), and "fork here", "rewind to here" and "delete". It is also a
+console: a message box sends to the session's agent (``send_message``), the run shows as it goes
+(polled with ``follow_run``), permission requests and questions are answered in place
+(``answer_permission``, ``answer_notification``) and Stop calls ``cancel_run``. Each is an ordinary
+tool call through the host. ``serving.console`` serves the same page in a browser at ``/console``.
 
 Everything here is additive, as the extension asks: tool results are unchanged, hosts that do not
 render Apps ignore ``_meta.ui`` and never read the ``ui://`` resource, and ``--no-ui`` publishes none
@@ -39,6 +41,11 @@ CALLED_TOOLS: Final = (
     "fork_session",
     "rewind_session",
     "delete_session",
+    "send_message",
+    "follow_run",
+    "answer_permission",
+    "answer_notification",
+    "cancel_run",
     "list_session_files",
     "read_session_file",
 )
@@ -83,7 +90,8 @@ class SessionApp:
             uri=APP_URI,
             name="session-view",
             title="Mix session view",
-            description="Interactive view of a Mix session (MCP App): header, transcript, session tree, actions.",
+            description="Interactive view of a Mix session (MCP App): header, transcript, session tree, files, "
+            "actions, and a console to talk to the session's agent.",
             mime_type=APP_MIME_TYPE,
             size=len(self.html.encode("utf-8")),
             _meta=self.meta,
