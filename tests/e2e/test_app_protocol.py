@@ -18,6 +18,7 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.shared.exceptions import MCPError
 
 from mix_mcp.emulator.seed import DEMO_SESSION_ID
+from mix_mcp.serving.tasks.protocol import EXTENSION_ID as TASKS_EXTENSION
 from mix_mcp.tools.app import APP_URI, LINKED_TOOLS, MAX_BYTES
 from tests.e2e.app_host import ext_apps_schema
 from tests.support import PROTOCOL_MODES, ServerProcess, running_server
@@ -47,12 +48,17 @@ def _without_meta(tool: Any) -> dict[str, Any]:
     return dumped
 
 
+def _apps_declared(extensions: dict[str, Any] | None) -> bool:
+    """Whether the Apps extension is declared (the tasks extension is declared apart from it, --no-ui or not)."""
+    return bool(extensions) and EXTENSION_ID in (extensions or {})
+
+
 @pytest.mark.parametrize("mode", PROTOCOL_MODES)
 async def test_linked_tools_name_the_view_and_the_view_is_self_contained(http_server: ServerProcess, mode: str) -> None:
     async with _apps_client(http_server.url, mode) as client:
         # The SDK carries extension declarations on the 2026-07-28 protocol only; legacy hosts go by _meta.ui.
         declared = client.server_capabilities.extensions
-        assert declared == ({EXTENSION_ID: {}} if mode == "auto" else None)
+        assert declared == ({EXTENSION_ID: {}, TASKS_EXTENSION: {}} if mode == "auto" else None)
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         for name, tool in tools.items():
             expected = {"ui": {"resourceUri": APP_URI}} if name in LINKED_TOOLS else None
@@ -109,13 +115,13 @@ async def test_clients_without_apps_see_todays_results(
     assert APP_URI in ui[2]
     assert ui[3] == no_ui[3]  # identical tool results
     assert no_ui[3][3]["isError"] is True
-    assert no_ui[4] is None
+    assert not _apps_declared(no_ui[4])
 
 
 @pytest.mark.parametrize("mode", PROTOCOL_MODES)
 async def test_no_ui_publishes_no_view(no_ui_server: ServerProcess, mode: str) -> None:
     async with _apps_client(no_ui_server.url, mode) as client:
-        assert not client.server_capabilities.extensions
+        assert not _apps_declared(client.server_capabilities.extensions)
         assert all(tool.meta is None for tool in (await client.list_tools()).tools)
         with pytest.raises(MCPError):
             await client.read_resource(APP_URI)
