@@ -25,7 +25,8 @@ from tests.e2e.app_host import BRIDGE_SCHEMAS, ext_apps_schema, running_host
 from tests.support import PROTOCOL_MODES, ROOT, ServerProcess, running_emulator, running_server
 from tests.system_parts import require_chromium
 
-pytestmark = pytest.mark.anyio
+#: Chromium: a system part, and each test starts a browser.
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 HOSTILE_SESSION_ID = "6f0e1d2c-3b4a-4958-8776-a5b4c3d2e1f0"
 LONG_SESSION_ID = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
@@ -397,3 +398,34 @@ async def test_a_host_that_lets_apps_call_no_tool_still_shows_the_result(
                 assert not await view.frame.locator(action).is_visible(), action
             # Only the host's own calls: the App asked for nothing.
             assert sorted(method for method, _ in record.calls) == ["resources/read", "tools/call", "tools/list"]
+
+
+async def test_the_view_opened_outside_a_host_says_what_it_is(
+    app_server: ServerProcess, chromium: Path, tmp_path: Path
+) -> None:
+    """Opened on its own (no host to answer ui/initialize), the page explains itself instead of failing."""
+    async with Client(app_server.url, cache=None, read_timeout_seconds=60) as client:
+        read = await client.read_resource("ui://mix-mcp/sessions.html")
+    html = read.contents[0].text  # type: ignore[union-attr]
+    async with browser(chromium, tmp_path / "profile") as context:
+        page = await context.new_page()
+        posted: list[str] = []
+
+        def record(message: str) -> None:
+            posted.append(message)
+
+        await page.expose_function("recordPost", record)
+        await page.add_init_script(
+            "window.addEventListener('message', function (e) { window.recordPost(JSON.stringify(e.data)); });"
+        )
+        await page.set_content(html)
+        await page.wait_for_selector("body[data-state=standalone]", timeout=30_000)
+        status = await page.locator("#status").inner_text()
+        assert "session view, an MCP App" in status and "Claude" in status and "get_session" in status, status
+        assert "error" not in (await page.locator("#status").get_attribute("class") or "")
+        assert await page.locator("#title").inner_text() == "Mix session view (mix-mcp)"
+        await page.wait_for_timeout(500)
+        # Still the explanation: the page never answered itself "Method not found" nor asked itself to initialize.
+        assert await page.locator("body").get_attribute("data-state") == "standalone"
+        assert "Method not found" not in await page.locator("body").inner_text()
+        assert not any("ui/initialize" in message or "Method not found" in message for message in posted), posted
