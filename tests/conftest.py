@@ -1,10 +1,93 @@
-"""Shared fixtures: anyio on asyncio for every async test."""
+"""Shared fixtures (anyio on asyncio for every async test) and the table of slow tests.
+
+``slow`` (registered in pyproject.toml) marks what the README's quick test command leaves out: tests
+that need a system part (nginx, Chromium, Node and its npm tools, the conformance suite) and tests that
+took more than about 5 s in a measured run of the whole suite on the 2-core development machine
+(docs/development.md has the figures). A test can carry ``@pytest.mark.slow`` itself; the table below
+marks the ones measured, from one place, so that the modules themselves stay as their authors wrote them.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Final
+
 import pytest
+
+TESTS: Final = Path(__file__).resolve().parent
+
+#: Whole modules that need a system part: the browser, nginx, Node tools, the conformance suite, npx.
+SLOW_MODULES: Final = (
+    "e2e/test_app_browser.py",  # Chromium
+    "e2e/test_behind_nginx.py",  # nginx
+    "e2e/test_oauth.py",  # Node: oidc-provider
+    "conformance/test_conformance.py",  # Node: the MCP conformance suite
+    "e2e/test_packaging.py",  # builds the wheel and sdist; npx runs mcpb
+)
+
+#: Single tests that need a system part or took more than about 5 s (the largest parametrization, measured
+#: with ``--durations=0`` on the shared 2-core machine; see docs/development.md).
+SLOW_TESTS: Final = (
+    "e2e/test_app_protocol.py::test_the_view_metadata_follows_the_apps_schema",  # Node: the Apps schemas
+    "e2e/test_agent_runs.py::test_a_run_longer_than_the_wait_returns_unfinished_and_resumes",  # 5.8 s
+    "e2e/test_benchmark_smoke.py::test_benchmark_runs_with_tiny_counts",  # 12.1 s
+    "e2e/test_model_view.py::test_default_export_of_2000_messages_fits_and_next_arguments_read_the_rest",  # 14.1 s
+    "e2e/test_model_view.py::test_every_result_kind_is_complete_in_each_form",  # 5.1 s
+    "e2e/test_replicated_confirmation.py::test_replicas_with_different_keys_refuse_the_answer",  # 5.6 s
+    "e2e/test_replicated_confirmation.py::test_rotation_replicas_in_neighbouring_phases_read_each_others_state",
+    "e2e/test_replicated_confirmation.py::test_uvicorn_workers_share_the_key_from_a_file",  # 5.1 s
+    "e2e/test_stdio_transport.py::test_files_on_stdin_and_stdout_are_served_too",  # 5.3 s
+    "e2e/test_stdio_workflow.py::test_documented_errors_read_like_advice",  # 6.1 s
+    "e2e/test_stdio_workflow.py::test_embedded_emulator_plays_the_version_asked_for",  # 6.5 s
+    "e2e/test_stdio_workflow.py::test_full_workflow",  # 7.2 s
+    "e2e/test_stdio_workflow.py::test_full_workflow_on_the_feb_2026_mix",  # 7.9 s
+    "e2e/test_stdio_workflow.py::test_unauthorized_mix_names_the_key_setting",  # 9.5 s
+    "e2e/test_transcripts.py::test_each_shaping_option_on_a_2000_message_session",  # 6.1 s
+    "e2e/test_transcripts.py::test_following_next_arguments_reads_every_message_exactly_once",  # 7.9 s
+    "emulator/test_emulator_limits.py::test_a_list_made_huge_by_one_session_names_the_size_and_the_way_out",  # 5.6 s
+    "faults/test_fuzz.py::test_fuzz_arguments_from_the_tool_schema",  # 27.4 s (107 s for all tools)
+    "faults/test_keepalive.py::test_creates_survive_a_mix_that_drops_idle_connections",  # 13.9 s
+    "faults/test_request_bodies.py::test_no_request_carries_an_unset_field",  # 6.6 s
+    "faults/test_secrets.py::test_no_trace_of_a_secret_in_results_errors_or_debug_logs",  # 6.5 s
+    "faults/test_stdio_guarantees.py::test_a_line_over_the_limit_is_refused_and_serving_goes_on",  # 6.8 s
+    "faults/test_stdio_guarantees.py::test_a_second_signal_stops_at_once",  # 5.4 s
+    "faults/test_stdio_guarantees.py::test_a_stop_signal_drains_the_call_flushes_spans_and_exits_0",  # 7.4 s
+    "faults/test_stdio_guarantees.py::test_calls_in_flight_at_end_of_input_are_answered_before_exit",  # 5.7 s
+    "unit/test_cli.py::test_the_stdio_path_does_not_load_the_network_modules",  # 6.5 s
+    "unit/test_transcripts.py::test_any_window_sequence_returns_each_kept_message_once_within_budget",  # 24.6 s
+    "unit/test_wire_trace.py::test_a_written_head_or_no_report_proves_nothing",  # 5.8 s
+)
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def _where(item: pytest.Item) -> tuple[str, str]:
+    """The item's module relative to tests/ and its test function's name (without parameters)."""
+    module = Path(str(item.path)).resolve().relative_to(TESTS).as_posix()
+    return module, item.name.split("[", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tables' tests slow before ``-m`` selects; a table entry that names no test is an error."""
+    seen_modules: set[str] = set()
+    matched: set[str] = set()
+    for item in items:
+        module, name = _where(item)
+        seen_modules.add(module)
+        entry = f"{module}::{name}"
+        if module in SLOW_MODULES or entry in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+            matched.add(entry if entry in SLOW_TESTS else module)
+    stale = [
+        entry
+        for entry in (*SLOW_MODULES, *SLOW_TESTS)
+        if entry.split("::", 1)[0] in seen_modules and entry not in matched and "::" in entry
+    ]
+    # Only a run that collected whole modules can tell: a node id or -k picks some of a module's tests.
+    whole = not any("::" in arg for arg in config.args) and not config.getoption("keyword")
+    if stale and whole and not config.getoption("deselect"):
+        raise pytest.UsageError(f"tests/conftest.py marks tests that no longer exist: {', '.join(stale)}")

@@ -43,10 +43,14 @@ class Launch:
 
 
 def launch_command(argv0: str | None = None, executable: str | None = None) -> tuple[str, list[str]]:
-    """The running ``mix-mcp`` console script when that is what runs, else ``python -m mix_mcp``."""
+    """The running ``mix-mcp`` console script when that is what runs, else ``python -m mix_mcp``.
+
+    The script's absolute path as it was run, links kept: uv and pipx put a link in ``~/.local/bin`` to
+    the script in the tool's own environment, and the link is the path that survives an upgrade.
+    """
     script = Path(argv0 if argv0 is not None else sys.argv[0])
     if script.stem == "mix-mcp" and script.is_file():
-        return str(script.resolve()), []
+        return os.path.abspath(script), []
     return executable or sys.executable, ["-m", "mix_mcp"]
 
 

@@ -162,6 +162,11 @@ def test_launch_command_prefers_the_running_console_script(tmp_path: Path) -> No
     script.parent.mkdir()
     script.write_text("#!/bin/sh\n", encoding="utf-8")
     assert launch_command(str(script)) == (str(script.resolve()), [])
+    # uv and pipx link ~/.local/bin/mix-mcp to the tool's own environment: the link is what is printed.
+    link = tmp_path / "local-bin" / "mix-mcp"
+    link.parent.mkdir()
+    link.symlink_to(script)
+    assert launch_command(str(link)) == (str(link), [])
     assert launch_command(str(tmp_path / "bin" / "missing" / "mix-mcp")) == (sys.executable, ["-m", "mix_mcp"])
     assert launch_command("/somewhere/mix_mcp/__main__.py") == (sys.executable, ["-m", "mix_mcp"])
 
