@@ -19,13 +19,14 @@ from typing import Any
 
 import jsonschema
 import pytest
-from agents import RunContextWrapper
-from agents.mcp import MCPServerStdio, MCPUtil
-from agents.strict_schema import ensure_strict_json_schema
 from mcp import Client
 
 from tests.e2e.test_model_view import HELLO_ANSWER, _ids, _pending_run, _required
 from tests.support import ALL_TOOLS, clean_env, stdio_client_for
+from tests.system_parts import require_module
+
+#: Installed by the ``clients`` extra (``pip install -e '.[test,clients]'``), which .ci/run adds for the slow tests.
+CLIENTS_EXTRA = "clients"
 
 #: A send_message callback as a strict-mode client writes it: every optional field null.
 NULL_CALLBACK: dict[str, Any] = {
@@ -66,12 +67,16 @@ def _with_nulls(strict: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_openai_agents_in_strict_mode_calls_every_tool_with_nulls(emulator_url: str) -> None:
+    agents = require_module("agents", CLIENTS_EXTRA)
+    agents_mcp = require_module("agents.mcp", CLIENTS_EXTRA)
+    ensure_strict_json_schema = require_module("agents.strict_schema", CLIENTS_EXTRA).ensure_strict_json_schema
+    MCPUtil = agents_mcp.MCPUtil
     async with stdio_client_for("--base-url", emulator_url, mode="auto") as ours:
         required = await _required_arguments(ours)
     assert sorted(required) == sorted(ALL_TOOLS)
     params = {"command": sys.executable, "args": ["-m", "mix_mcp", "serve", "--base-url", emulator_url]}
-    server = MCPServerStdio(
-        {**params, "env": clean_env()},  # type: ignore[typeddict-item]
+    server = agents_mcp.MCPServerStdio(
+        {**params, "env": clean_env()},
         name="mix",
         use_structured_content=True,
         client_session_timeout_seconds=60,
@@ -94,7 +99,7 @@ async def test_openai_agents_in_strict_mode_calls_every_tool_with_nulls(emulator
             function_tool = MCPUtil.to_function_tool(tool, server, convert_schemas_to_strict=True)
             assert function_tool.strict_json_schema is True, tool.name
             assert function_tool.params_json_schema == strict
-            output = await MCPUtil.invoke_mcp_tool(server, tool, RunContextWrapper(None), json.dumps(arguments))
+            output = await MCPUtil.invoke_mcp_tool(server, tool, agents.RunContextWrapper(None), json.dumps(arguments))
             assert isinstance(output, str), f"{tool.name} with nulls: {output}"
             results[tool.name] = json.loads(output)
     assert sorted(results) == sorted(ALL_TOOLS)
@@ -109,8 +114,8 @@ async def test_openai_agents_in_strict_mode_calls_every_tool_with_nulls(emulator
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_llama_index_mcp_tools_call_every_tool_with_their_null_defaults(emulator_url: str) -> None:
-    from llama_index.tools.mcp import BasicMCPClient, McpToolSpec  # type: ignore[import-untyped]
-
+    llama_mcp = require_module("llama_index.tools.mcp", CLIENTS_EXTRA)
+    BasicMCPClient, McpToolSpec = llama_mcp.BasicMCPClient, llama_mcp.McpToolSpec
     async with stdio_client_for("--base-url", emulator_url, mode="auto") as ours:
         required = await _required_arguments(ours)
     client = BasicMCPClient(
