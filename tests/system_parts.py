@@ -7,9 +7,11 @@ can never pass by skipping the very tests it exists to run.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +64,14 @@ def require_node_package(name: str) -> Path:
     """The folder of an npm package installed in tests/node (e.g. ``oidc-provider``)."""
     require_node22()
     return require(NODE_TOOLS / "node_modules" / name, f"the npm package {name}", "npm ci --prefix tests/node")
+
+
+def require_module(name: str, extra: str) -> Any:
+    """An importable Python package of an optional extra (``pip install -e '.[EXTRA]'``), imported."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        reason = f"the Python package {name} is not installed (pip install -e '.[{extra}]')"
+        if FULL_TESTS:
+            pytest.fail(f"MIX_MCP_FULL_TESTS=1 but {reason}", pytrace=False)
+        pytest.skip(reason)

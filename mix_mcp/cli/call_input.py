@@ -9,25 +9,17 @@ every call; this only turns text into the JSON it expects.
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mix_mcp.suggestions import did_you_mean
+from mix_mcp.tools.arguments import FALSE_WORDS, TRUE_WORDS
 from mix_mcp.tools.operations import OPERATIONS, Operation
-
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
 
 
 class CallInputError(ValueError):
     """The command line does not name a tool or its arguments; the message says what to type instead."""
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`` Did you mean 'x'?`` for the closest choice, or nothing when none is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def find_operation(name: str) -> Operation:
@@ -40,13 +32,22 @@ def find_operation(name: str) -> Operation:
     )
 
 
+def _kind(schema: Mapping[str, Any]) -> str | None:
+    """The JSON type of a property; ``null`` aside, which optional ones also accept (it means left out)."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        return str(kinds[0]) if len(kinds) == 1 else None
+    return kind if isinstance(kind, str) else None
+
+
 def _type_name(schema: Mapping[str, Any]) -> str:
-    kind = schema.get("type", "any")
+    kind = _kind(schema) or "any"
     if "enum" in schema:
-        return " | ".join(str(v) for v in schema["enum"])
+        return " | ".join(str(v) for v in schema["enum"] if v is not None)
     if kind == "array":
         items = schema.get("items", {})
-        return f"list of {_type_name(items) if items.get('type') != 'object' else 'objects (JSON)'}"
+        return f"list of {_type_name(items) if _kind(items) != 'object' else 'objects (JSON)'}"
     return str(kind)
 
 
@@ -66,7 +67,7 @@ def arguments_help(op: Operation) -> str:
 
 
 def _convert(name: str, text: str, schema: Mapping[str, Any]) -> Any:
-    kind = schema.get("type")
+    kind = _kind(schema)
     try:
         if kind == "integer":
             return int(text)
@@ -75,9 +76,9 @@ def _convert(name: str, text: str, schema: Mapping[str, Any]) -> Any:
     except ValueError:
         raise CallInputError(f"{name} takes a number ({kind}), got {text!r}") from None
     if kind == "boolean":
-        if text.lower() in _TRUE:
+        if text.lower() in TRUE_WORDS:
             return True
-        if text.lower() in _FALSE:
+        if text.lower() in FALSE_WORDS:
             return False
         raise CallInputError(f"{name} takes true or false, got {text!r}")
     if kind == "string":
@@ -86,7 +87,7 @@ def _convert(name: str, text: str, schema: Mapping[str, Any]) -> Any:
         if text.lstrip().startswith("["):
             return _json(name, text)
         items = schema.get("items", {})
-        if items.get("type") in ("object", "array"):
+        if _kind(items) in ("object", "array"):
             raise CallInputError(f"{name} takes a JSON list, e.g. {name}='[{{...}}]'")
         return [_convert(name, part.strip(), items) for part in text.split(",") if part.strip()]
     if kind == "object":

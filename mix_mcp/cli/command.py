@@ -400,8 +400,11 @@ def cmd_config(ns: argparse.Namespace) -> int:
     except (registration.RegistrationError, OSError) as exc:
         print(f"mix-mcp: nothing written: {exc}", file=sys.stderr)
         return 1
-    action = "replaced" if result.replaced else "added"
-    print(f"{action} server {ns.name!r} in {result.path}")
+    if not result.changed:
+        print(f"server {ns.name!r} in {result.path} is already registered exactly so: nothing changed, no backup")
+    else:
+        action = "replaced" if result.replaced else "added"
+        print(f"{action} server {ns.name!r} in {result.path}")
     if result.backup is not None:
         print(f"backup of the previous file: {result.backup}")
     if client == "claude-code":

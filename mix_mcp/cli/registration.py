@@ -43,10 +43,14 @@ class Launch:
 
 
 def launch_command(argv0: str | None = None, executable: str | None = None) -> tuple[str, list[str]]:
-    """The running ``mix-mcp`` console script when that is what runs, else ``python -m mix_mcp``."""
+    """The running ``mix-mcp`` console script when that is what runs, else ``python -m mix_mcp``.
+
+    The script's absolute path as it was run, links kept: uv and pipx put a link in ``~/.local/bin`` to
+    the script in the tool's own environment, and the link is the path that survives an upgrade.
+    """
     script = Path(argv0 if argv0 is not None else sys.argv[0])
     if script.stem == "mix-mcp" and script.is_file():
-        return str(script.resolve()), []
+        return os.path.abspath(script), []
     return executable or sys.executable, ["-m", "mix_mcp"]
 
 
@@ -157,13 +161,16 @@ class WriteResult:
     path: Path
     backup: Path | None
     replaced: bool
+    #: False when the file already held exactly this entry: nothing was written, no backup made.
+    changed: bool = True
 
 
 def merge_into_file(path: Path, addition: Mapping[str, Any], servers: str, name: str) -> WriteResult:
     """Put ``addition``'s server entry (and inputs) into ``path``, keeping every other key and server.
 
     The existing file is copied to ``<name>.<timestamp>.bak`` first; the new content replaces it
-    atomically, so a crash leaves either the old file or the new one.
+    atomically, so a crash leaves either the old file or the new one. A file that already holds
+    exactly this entry is not touched at all (no rewrite, no backup).
     """
     current: dict[str, Any] = {}
     if path.exists():
@@ -192,6 +199,9 @@ def merge_into_file(path: Path, addition: Mapping[str, Any], servers: str, name:
             raise RegistrationError(f'"inputs" in {path} is not a list; merge the snippet by hand.')
         known = {item.get("id") for item in inputs if isinstance(item, dict)}
         merged["inputs"] = [*inputs, *(item for item in addition["inputs"] if item["id"] not in known)]
+    if path.exists() and merged == current:
+        # Already registered exactly so: the file is left as it is, and no backup of it piles up.
+        return WriteResult(path, None, replaced, changed=False)
     backup = _backup(path) if path.exists() else None
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.mix-mcp.tmp")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 from collections.abc import Sequence
+
+from mix_mcp.suggestions import closest
 
 
 def unrecognized(unknown: Sequence[str], parser: argparse.ArgumentParser) -> str:
@@ -15,8 +16,8 @@ def unrecognized(unknown: Sequence[str], parser: argparse.ArgumentParser) -> str
         flag = word.split("=", 1)[0]
         if not flag.startswith("-"):
             continue
-        close = difflib.get_close_matches(flag, options, n=1, cutoff=0.6)
-        if close:
-            hints.append(f"{flag}: did you mean {close[0]}?")
+        close = closest(flag, options)
+        if close is not None:
+            hints.append(f"{flag}: did you mean {close}?")
     text = f"unrecognized arguments: {' '.join(unknown)}"
     return f"{text} ({'; '.join(hints)})" if hints else text

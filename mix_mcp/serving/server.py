@@ -40,6 +40,7 @@ from mix_mcp.serving.capabilities import ToolAvailability
 from mix_mcp.serving.tasks.protocol import EXTENSION_ID as TASKS_EXTENSION_ID
 from mix_mcp.serving.tasks.service import TaskService, offers_tasks
 from mix_mcp.state_keys import request_state_security
+from mix_mcp.suggestions import did_you_mean
 from mix_mcp.tools import resources
 from mix_mcp.tools.app import APP_URI, EXTENSION_ID, session_app
 from mix_mcp.tools.arguments import ToolArguments
@@ -355,10 +356,13 @@ def build_server(
         if op is None:
             # A protocol error, as the specification lists it: the request named no tool of this server.
             known = ", ".join(enabled)
-            reason = "is disabled on this server" if params.name in OPERATIONS_BY_NAME else "does not exist"
+            if params.name in OPERATIONS_BY_NAME:
+                reason = "is disabled on this server."
+            else:
+                reason = "does not exist." + did_you_mean(params.name, enabled)
             raise MCPError(
                 code=types.INVALID_PARAMS,
-                message=f"Tool {params.name!r} {reason}. Available tools: {known}.",
+                message=f"Tool {params.name!r} {reason} Available tools: {known}.",
                 data={"tool": params.name},
             )
         if not scopes.may_call(ctx.request, op):

@@ -7,6 +7,7 @@ control characters).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal, get_args
 
@@ -84,6 +85,48 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+#: The words a boolean argument accepts as text, as models (and people on the command line) write them.
+TRUE_WORDS: Final = frozenset({"true", "yes", "on", "1"})
+FALSE_WORDS: Final = frozenset({"false", "no", "off", "0"})
+_INTEGER_TEXT: Final = re.compile(r"[+-]?\d{1,30}")
+_NUMBER_TEXT: Final = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _scalar_types(annotation: Any) -> set[Any]:
+    """The plain types (``int``, ``bool``, ``str``...) an annotation such as ``int | None`` admits."""
+    if isinstance(annotation, type):
+        return {annotation}
+    found: set[Any] = set()
+    for arg in get_args(annotation):
+        found |= _scalar_types(arg)
+    return found
+
+
+def lenient_scalar(value: Any, annotation: Any) -> Any:
+    """A number or a boolean sent as text (``"2"``, ``"yes"``) as the number or boolean it spells.
+
+    Models often quote numbers and write booleans as words; the command line accepts both too. Only
+    an argument that takes no text is read this way, and only text that spells exactly one value: the
+    rest is left for validation to refuse, with the schema's own words.
+    """
+    if not isinstance(value, str):
+        return value
+    kinds = _scalar_types(annotation)
+    if str in kinds:
+        return value
+    text = value.strip()
+    if bool in kinds:
+        if text.lower() in TRUE_WORDS:
+            return True
+        if text.lower() in FALSE_WORDS:
+            return False
+    elif int in kinds and _INTEGER_TEXT.fullmatch(text):
+        return int(text)
+    elif float in kinds and _NUMBER_TEXT.fullmatch(text):
+        return float(text)
+    return value
+
+
 def _left_out(value: Any, info: FieldInfo) -> bool:
     """Whether an optional argument's value means "not given": ``null``, or an emptiness it forbids.
 
@@ -101,7 +144,8 @@ def _left_out(value: Any, info: FieldInfo) -> bool:
 
 
 def drop_left_out(model: type[BaseModel], data: Any) -> Any:
-    """``data`` without the optional arguments that mean "left out", in nested models too.
+    """``data`` without the optional arguments that mean "left out", in nested models too, and with
+    numbers and booleans sent as text read as such (``lenient_scalar``).
 
     Accepts each field under its name or its alias, as the model does; anything else passes
     through untouched for validation to judge.
@@ -122,6 +166,8 @@ def drop_left_out(model: type[BaseModel], data: Any) -> Any:
             value = [drop_left_out(nested, item) for item in value]
         elif nested is not None:
             value = drop_left_out(nested, value)
+        else:
+            value = lenient_scalar(value, info.annotation)
         kept[key] = value
     return kept
 
@@ -129,8 +175,9 @@ def drop_left_out(model: type[BaseModel], data: Any) -> Any:
 class ToolArguments(BaseModel):
     """Base of every tool's arguments: unknown names are errors, wire names are camelCase.
 
-    Strict: ``"5"`` is not an integer and ``1`` is not a boolean, exactly as the input schema says,
-    so that input the schema rejects never turns into a request.
+    Strict, but for the one leniency models need: ``"5"`` is read as 5 and ``"yes"`` as true where the
+    argument takes a number or a boolean (``lenient_scalar``). ``1`` is not a boolean, ``"two"`` not a
+    number: input that spells no value of the schema's type never turns into a request.
     """
 
     model_config = ConfigDict(

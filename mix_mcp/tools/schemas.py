@@ -1,9 +1,12 @@
 """JSON Schemas for tools, computed once at start from the pydantic models.
 
 Input schemas are made portable: the shape that every major client accepts (self-contained,
-no ``$ref``/``$defs``, optional arguments simply not required rather than ``null`` unions, no
-pydantic titles). Output schemas are self-contained too but keep ``null`` where Mix may send it,
-so that structured content passed through from Mix always validates.
+no ``$ref``/``$defs``, no ``anyOf`` unions, no pydantic titles). Every optional argument, in nested
+objects too, is published nullable (``"type": ["string", "null"]``): a strict-mode client (OpenAI's
+structured outputs, openai-agents) must send every property and can only say "not this one" with
+``null``, which the argument models read as left out, so no request to Mix ever carries it. Done
+here, once, so that every tool gets it from its model alone. Output schemas are self-contained too but
+keep ``null`` where Mix may send it, so that structured content passed through from Mix always validates.
 """
 
 from __future__ import annotations
@@ -83,6 +86,37 @@ def _drop_null_unions(node: Any) -> Any:
     return node
 
 
+def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
+    """``prop`` accepting ``null`` too: the null type added to its type (and to its enum, if any)."""
+    kind = prop.get("type")
+    if isinstance(kind, str):
+        prop = {**prop, "type": [kind, "null"]}
+    elif isinstance(kind, list):
+        prop = {**prop, "type": [*kind, *([] if "null" in kind else ["null"])]}
+    else:  # no declared type (none today): any JSON value, null included, unless an enum says otherwise
+        prop = dict(prop)
+    if isinstance(prop.get("enum"), list) and None not in prop["enum"]:
+        prop["enum"] = [*prop["enum"], None]
+    return prop
+
+
+def _optional_nullable(node: Any) -> Any:
+    """Every property that an object does not require becomes nullable, at every depth."""
+    if isinstance(node, dict):
+        walked = {k: _optional_nullable(v) for k, v in node.items()}
+        properties = walked.get("properties")
+        if isinstance(properties, dict):
+            required = set(walked.get("required", ()))
+            walked["properties"] = {
+                name: prop if name in required or not isinstance(prop, dict) else _nullable(prop)
+                for name, prop in properties.items()
+            }
+        return walked
+    if isinstance(node, list):
+        return [_optional_nullable(item) for item in node]
+    return node
+
+
 def _self_contained(model: type[BaseModel], *, by_alias: bool, mode: str) -> dict[str, Any]:
     raw = model.model_json_schema(by_alias=by_alias, mode=mode)  # type: ignore[arg-type]
     inlined = _inline_refs(raw, raw.get("$defs", {}))
@@ -91,8 +125,10 @@ def _self_contained(model: type[BaseModel], *, by_alias: bool, mode: str) -> dic
 
 
 def input_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The portable input schema of a tool's argument model (snake_case argument names)."""
-    schema = _drop_null_unions(_strip_titles(_self_contained(model, by_alias=False, mode="validation")))
+    """The portable input schema of a tool's argument model (snake_case names, optional ones nullable)."""
+    schema = _optional_nullable(
+        _drop_null_unions(_strip_titles(_self_contained(model, by_alias=False, mode="validation")))
+    )
     assert isinstance(schema, dict)
     schema.setdefault("properties", {})
     schema["type"] = "object"

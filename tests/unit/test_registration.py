@@ -67,6 +67,23 @@ def test_writing_again_replaces_only_our_entry(tmp_path: Path, capsys: pytest.Ca
     assert len(backups(path)) == 2
 
 
+def test_writing_the_same_registration_again_changes_nothing_and_backs_nothing_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text(json.dumps({"mcpServers": OTHER_SERVERS}), encoding="utf-8")
+    assert write("cursor", path, "--max-retries", "5") == 0
+    assert len(backups(path)) == 1
+    written = path.read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert write("cursor", path, "--max-retries", "5") == 0
+    assert "already registered exactly so: nothing changed, no backup" in capsys.readouterr().out
+    assert len(backups(path)) == 1 and path.read_text(encoding="utf-8") == written
+    # A real change still backs up the file as it was.
+    assert write("cursor", path, "--max-retries", "6") == 0
+    assert len(backups(path)) == 2 and read(path)["mcpServers"]["mix"]["env"]["MIX_MAX_RETRIES"] == "6"
+
+
 def test_write_creates_a_missing_file_without_a_backup(tmp_path: Path) -> None:
     path = tmp_path / "mcp.json"
     assert write("vscode", path) == 0
@@ -145,6 +162,11 @@ def test_launch_command_prefers_the_running_console_script(tmp_path: Path) -> No
     script.parent.mkdir()
     script.write_text("#!/bin/sh\n", encoding="utf-8")
     assert launch_command(str(script)) == (str(script.resolve()), [])
+    # uv and pipx link ~/.local/bin/mix-mcp to the tool's own environment: the link is what is printed.
+    link = tmp_path / "local-bin" / "mix-mcp"
+    link.parent.mkdir()
+    link.symlink_to(script)
+    assert launch_command(str(link)) == (str(link), [])
     assert launch_command(str(tmp_path / "bin" / "missing" / "mix-mcp")) == (sys.executable, ["-m", "mix_mcp"])
     assert launch_command("/somewhere/mix_mcp/__main__.py") == (sys.executable, ["-m", "mix_mcp"])
 

@@ -49,7 +49,7 @@ def test_input_schema_is_portable(op: Any) -> None:
         if isinstance(node, dict):
             assert "$ref" not in node and "$defs" not in node, where
             assert "anyOf" not in node and "oneOf" not in node and "allOf" not in node, where
-            assert node.get("type") != "null" and not isinstance(node.get("type"), list), where
+            assert node.get("type") != "null", where
             assert "default" not in node or node["default"] is not None, where
     for where, prop in _properties(schema):
         assert prop.get("description"), f"{op.name}: {where} has no description"
@@ -58,10 +58,36 @@ def test_input_schema_is_portable(op: Any) -> None:
     assert required <= set(schema["properties"])
 
 
+def _objects(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(where, node) for where, node in _walk(schema) if isinstance(node, dict) and "properties" in node]
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)
+def test_every_optional_argument_is_nullable_and_no_required_one_is(op: Any) -> None:
+    """A strict-mode client sends every property: null is its only way to leave an optional one out."""
+    objects = _objects(op.input_schema)
+    assert objects
+    for where, node in objects:
+        required = set(node.get("required", []))
+        for name, prop in node["properties"].items():
+            kind = prop.get("type")
+            if name in required:
+                assert isinstance(kind, str), f"{where}.{name} is required yet published as {kind}"
+                with pytest.raises(jsonschema.ValidationError):
+                    jsonschema.validate(None, prop)
+                continue
+            assert isinstance(kind, list) and kind[-1] == "null" and len(kind) == 2, f"{where}.{name}: {kind}"
+            jsonschema.validate(None, prop)
+            if "enum" in prop:
+                assert prop["enum"][-1] is None and None not in prop["enum"][:-1]
+            if "default" in prop:
+                jsonschema.validate(prop["default"], prop)
+
+
 def test_contract_bounds_are_in_the_schemas() -> None:
     by_name = {op.name: op.input_schema["properties"] for op in OPERATIONS}
     assert by_name["fork_session"]["message_index"]["minimum"] == 0
-    assert by_name["create_session"]["prompt_mode"]["enum"] == ["default", "append", "replace"]
+    assert by_name["create_session"]["prompt_mode"]["enum"] == ["default", "append", "replace", None]
     assert by_name["create_session"]["prompt_mode"]["default"] == "default"
     assert by_name["create_session"]["custom_system_prompt"]["maxLength"] == 102_400
     assert by_name["list_sessions"]["include_subagents"]["default"] is False
