@@ -29,7 +29,13 @@ GET_SESSION: dict[str, Any] = {
                 "operationId": "getSession",
                 "description": "Retrieve detailed information about a specific session",
                 "parameters": [
-                    {"name": "id", "in": "path", "required": True, "description": "Session ID", "schema": {"type": "string"}}
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "description": "Session ID",
+                        "schema": {"type": "string"},
+                    }
                 ],
                 "responses": {
                     "200": {

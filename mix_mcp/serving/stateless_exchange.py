@@ -1,4 +1,4 @@
-"""One Streamable HTTP exchange: a plain JSON answer unless the request needs a stream, and stopped when its client leaves.
+"""One Streamable HTTP exchange: plain JSON unless the request needs a stream; stopped when its client leaves.
 
 The transport lets a server answer a POSTed request either with one JSON body or with an event
 stream. A stream costs on both sides (a task per response, SSE framing, the client's SSE parser),
@@ -211,7 +211,7 @@ class _PerRequestTransport(StreamableHTTPServerTransport):
     their result are never routed to JSON, so nothing request-scoped is dropped.
     """
 
-    @property  # type: ignore[override]
+    @property
     def is_json_response_enabled(self) -> bool:
         return _PLAIN.get()
 
