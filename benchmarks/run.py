@@ -1,12 +1,15 @@
-"""One command, one run, side by side: mix-mcp against the SDK's own floor and FastMCP's.
+"""One command, one run, side by side: mix-mcp against the SDK's and FastMCP's floors, over stdio and Streamable HTTP.
 
-    python benchmarks/run.py            # full run (about a minute on 2 cores), prints two tables, writes JSON
+    python benchmarks/run.py            # full run (about ten minutes on 2 cores), prints the tables, writes JSON
     python benchmarks/run.py --quick    # tiny counts, to check that the benchmark still works
 
-Everything talks over loopback to one emulator process that this script starts. Ratios are computed
-within the run, since absolute numbers move with the machine and its load. When nginx is installed,
-a second table shows Streamable HTTP through nginx (examples/deploy/nginx.conf, as the tests run it)
-to one and to two ``--stateless`` replicas, beside FastMCP's HTTP server, in the same run.
+Everything talks over loopback to one emulator process that this script starts. Over Streamable HTTP
+the floors (the bare SDK server and FastMCP, one tool doing one GET), FastMCP's OpenAPI bridge and
+mix-mcp each run stateful and stateless, and each is called in both protocol generations. Targets
+are measured in interleaved rounds (a fresh random order each round) and each figure is the median
+of its rounds, so that drift in the machine's load hits every target alike; ratios are computed
+within the run. ``--nginx`` adds Streamable HTTP through nginx (examples/deploy/nginx.conf, as the
+tests run it) to one and to two ``--stateless`` replicas.
 """
 
 from __future__ import annotations
