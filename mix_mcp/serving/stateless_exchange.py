@@ -207,8 +207,9 @@ class _PerRequestTransport(StreamableHTTPServerTransport):
     """A stateful session's transport that answers each POST as its router chose: plain JSON or a stream.
 
     The SDK fixes that choice per session manager; here it is read, while the request is being
-    received, from a context variable the router sets. Requests that may carry anything besides
-    their result are never routed to JSON, so nothing request-scoped is dropped.
+    received, from a context variable the router sets (the session's own task never sees it set, see
+    ``_SessionManager``). Requests that may carry anything besides their result are never routed to
+    JSON, so nothing request-scoped is dropped.
     """
 
     @property
@@ -228,6 +229,18 @@ class _SessionManager(StreamableHTTPSessionManager):
         if transport is not None:
             transport.__class__ = _PerRequestTransport
         return transport
+
+    async def _serve_opening_request(
+        self, http_transport: StreamableHTTPServerTransport, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        # The session's own task (whose message router routes progress and requests to the client) starts
+        # here and keeps this context for its whole life: it must see streams, whatever this request gets.
+        # The opening request (initialize) is then answered with a stream too, once per session.
+        token = _PLAIN.set(False)
+        try:
+            await super()._serve_opening_request(http_transport, scope, receive, send)
+        finally:
+            _PLAIN.reset(token)
 
 
 def _plain_json(app: ASGIApp) -> ASGIApp:
