@@ -1,12 +1,15 @@
-"""One command, one run, side by side: mix-mcp against the SDK's own floor and FastMCP's.
+"""One command, one run, side by side: mix-mcp against the SDK's and FastMCP's floors, over stdio and Streamable HTTP.
 
-    python benchmarks/run.py            # full run (about a minute on 2 cores), prints two tables, writes JSON
+    python benchmarks/run.py            # full run (about ten minutes on 2 cores), prints the tables, writes JSON
     python benchmarks/run.py --quick    # tiny counts, to check that the benchmark still works
 
-Everything talks over loopback to one emulator process that this script starts. Ratios are computed
-within the run, since absolute numbers move with the machine and its load. When nginx is installed,
-a second table shows Streamable HTTP through nginx (examples/deploy/nginx.conf, as the tests run it)
-to one and to two ``--stateless`` replicas, beside FastMCP's HTTP server, in the same run.
+Everything talks over loopback to one emulator process that this script starts. Over Streamable HTTP
+the floors (the bare SDK server and FastMCP, one tool doing one GET), FastMCP's OpenAPI bridge and
+mix-mcp each run stateful and stateless, and each is called in both protocol generations. Targets
+are measured in interleaved rounds (a fresh random order each round) and each figure is the median
+of its rounds, so that drift in the machine's load hits every target alike; ratios are computed
+within the run. ``--nginx`` adds Streamable HTTP through nginx (examples/deploy/nginx.conf, as the
+tests run it) to one and to two ``--stateless`` replicas.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,14 +55,18 @@ _DEVNULL = open(os.devnull, "w")  # noqa: SIM115 (servers' stderr, for the life 
 @dataclass(frozen=True)
 class Counts:
     cold_runs: int
+    rounds: int
     latency_calls: int
     throughput_calls: int
     large_messages: int
     large_runs: int
 
 
-FULL = Counts(cold_runs=7, latency_calls=300, throughput_calls=600, large_messages=2000, large_runs=3)
-QUICK = Counts(cold_runs=1, latency_calls=5, throughput_calls=20, large_messages=20, large_runs=1)
+FULL = Counts(cold_runs=7, rounds=5, latency_calls=100, throughput_calls=300, large_messages=2000, large_runs=3)
+QUICK = Counts(cold_runs=1, rounds=1, latency_calls=5, throughput_calls=20, large_messages=20, large_runs=1)
+
+#: The two protocol generations a client may speak: the initialize handshake, and 2026-07-28's self-contained requests.
+GENERATIONS = ("legacy", "2026-07-28")
 
 
 @dataclass
@@ -71,8 +78,12 @@ class Target:
     ours: bool
     stdio: bool
     results: dict[str, float] = field(default_factory=dict)
-    #: "main": the side-by-side table; "scale": the Streamable HTTP table (nginx, replicas, FastMCP over HTTP).
+    #: "main": the stdio table; "http": the Streamable HTTP table; "scale": nginx in front of replicas.
     table: str = "main"
+    #: The name the target's get_session takes its session id under.
+    id_argument: str = "session_id"
+    #: Each metric's value in every round; ``results`` holds their medians.
+    samples: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _env(base_url: str) -> dict[str, str]:
@@ -87,8 +98,8 @@ def _stdio(args: list[str], base_url: str) -> Callable[[], Any]:
     return lambda: Client(stdio_client(params, errlog=_DEVNULL), read_timeout_seconds=120)
 
 
-def _http(url: str) -> Callable[[], Any]:
-    return lambda: Client(url, read_timeout_seconds=120)
+def _http(url: str, mode: str = "auto") -> Callable[[], Any]:
+    return lambda: Client(url, read_timeout_seconds=120, mode=mode)
 
 
 def _fastmcp_available() -> bool:
@@ -169,30 +180,66 @@ async def cold_start(targets: list[Target], runs: int) -> None:
             target.results["cold_start_s"] = statistics.median(samples[target.name])
 
 
-async def latency_and_throughput(target: Target, counts: Counts) -> None:
+async def one_round(target: Target, counts: Counts) -> dict[str, float]:
+    """One round on one connection: warm up, sequential calls for latency, then 20 and 100 at a time.
+
+    A call that raises or answers ``isError`` counts as an error; the round goes on.
+    """
+    errors = 0
+    arguments = {target.id_argument: DEMO_SESSION_ID}
+    found: dict[str, float] = {}
     async with target.connect() as client:
-        arguments = {"session_id": DEMO_SESSION_ID}
-        for _ in range(min(20, counts.latency_calls)):
-            await client.call_tool("get_session", arguments)
+
+        async def call() -> bool:
+            nonlocal errors
+            try:
+                result = await client.call_tool("get_session", arguments)
+            except Exception:
+                errors += 1
+                return False
+            if result.is_error:
+                errors += 1
+                return False
+            return True
+
+        for _ in range(min(10, counts.latency_calls)):
+            await call()
         timings = []
         for _ in range(counts.latency_calls):
             started = time.perf_counter()
-            result = await client.call_tool("get_session", arguments)
+            await call()
             timings.append(time.perf_counter() - started)
-            assert not result.is_error, result.content
-        target.results["p50_ms"] = _percentile(timings, 0.5) * 1000
-        target.results["p95_ms"] = _percentile(timings, 0.95) * 1000
+        found["p50_ms"] = _percentile(timings, 0.5) * 1000
+        found["p95_ms"] = _percentile(timings, 0.95) * 1000
         for concurrency in (20, 100):
             gate = asyncio.Semaphore(concurrency)
 
             async def one(gate: asyncio.Semaphore = gate) -> None:
                 async with gate:
-                    result = await client.call_tool("get_session", arguments)
-                    assert not result.is_error, result.content
+                    await call()
 
             started = time.perf_counter()
             await asyncio.gather(*(one() for _ in range(counts.throughput_calls)))
-            target.results[f"calls_per_s_c{concurrency}"] = counts.throughput_calls / (time.perf_counter() - started)
+            found[f"calls_per_s_c{concurrency}"] = counts.throughput_calls / (time.perf_counter() - started)
+    found["errors"] = errors
+    return found
+
+
+async def interleaved_rounds(targets: list[Target], counts: Counts) -> None:
+    """Every target once per round, in a fresh random order each round; each metric is the median of its rounds.
+
+    On a shared machine the load drifts over a run: interleaving spreads that drift over every target
+    alike, so the ratios between targets hold even when the absolute numbers move. Errors are summed.
+    """
+    for _ in range(counts.rounds):
+        order = list(targets)
+        random.shuffle(order)
+        for target in order:
+            for key, value in (await one_round(target, counts)).items():
+                target.samples.setdefault(key, []).append(value)
+    for target in targets:
+        for key, values in target.samples.items():
+            target.results[key] = sum(values) if key == "errors" else statistics.median(values)
 
 
 def _rss_kib(pid: int, field: str) -> int:
@@ -266,10 +313,9 @@ async def large_export(base_url: str, counts: Counts) -> dict[str, float]:
     }
 
 
-async def _measure(targets: list[Target], counts: Counts, base_url: str) -> None:
+async def _measure(targets: list[Target], counts: Counts) -> None:
     await cold_start(targets, counts.cold_runs)
-    for target in targets:
-        await latency_and_throughput(target, counts)
+    await interleaved_rounds(targets, counts)
 
 
 async def direct_get(base_url: str, counts: Counts) -> dict[str, float]:
@@ -347,10 +393,12 @@ METRICS = [
     ("p95_ms", "get_session p95 (ms)", "{:.2f}"),
     ("calls_per_s_c20", "calls/s at concurrency 20", "{:.0f}"),
     ("calls_per_s_c100", "calls/s at concurrency 100", "{:.0f}"),
+    ("errors", "errors", "{:.0f}"),
     ("large_export_s", "large export (s)", "{:.2f}"),
     ("large_export_peak_rss_mib", "large export peak RSS (MiB)", "{:.0f}"),
     ("idle_rss_mib", "idle RSS before the export (MiB)", "{:.0f}"),
     ("transcript_mib", "transcript size (MiB)", "{:.1f}"),
+    ("peak_rss_per_transcript", "peak RSS / transcript size", "{:.1f}x"),
 ]
 
 
@@ -360,12 +408,20 @@ SCALE_METRICS = [
     ("p50_ms", "get_session p50 (ms)", "{:.2f}"),
 ]
 
+HTTP_METRICS = [
+    ("p50_ms", "p50 (ms)", "{:.2f}"),
+    ("p95_ms", "p95 (ms)", "{:.2f}"),
+    ("calls_per_s_c20", "calls/s c20", "{:.0f}"),
+    ("calls_per_s_c100", "calls/s c100", "{:.0f}"),
+    ("errors", "errors", "{:.0f}"),
+]
+
 
 def render_scale(targets: list[Target]) -> str:
-    """Streamable HTTP: direct, through nginx to one and two stateless replicas, and FastMCP over HTTP."""
-    shown = [t for t in targets if t.table == "scale" or (t.ours and not t.stdio and t.table == "main")]
+    """Streamable HTTP through nginx to one and two stateless replicas."""
+    shown = [t for t in targets if t.table == "scale"]
     one = next((t for t in shown if t.name.startswith("nginx + 1")), None)
-    headers = ["Streamable HTTP", *(label for _, label, _ in SCALE_METRICS), "c100 vs nginx + 1 replica"]
+    headers = ["Streamable HTTP through nginx", *(label for _, label, _ in SCALE_METRICS), "c100 vs nginx + 1 replica"]
     rows = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     for target in shown:
         cells = [target.name]
@@ -376,7 +432,38 @@ def render_scale(targets: list[Target]) -> str:
     return "\n".join(rows)
 
 
+def best_floors(targets: list[Target], generation: str) -> dict[str, float]:
+    """Among the floors served over HTTP in one protocol generation: the lowest p50 and the highest calls/s."""
+    floors = [t for t in targets if t.table == "http" and not t.ours and t.name.endswith(generation)]
+    floors = [t for t in floors if not t.name.startswith("openapi-bridge")]
+    best: dict[str, float] = {}
+    if floors:
+        best["p50_ms"] = min(t.results["p50_ms"] for t in floors)
+        for key in ("calls_per_s_c20", "calls_per_s_c100"):
+            best[key] = max(t.results[key] for t in floors)
+    return best
+
+
+def render_http(targets: list[Target]) -> str:
+    """Streamable HTTP, like for like: floors, the OpenAPI bridge and mix-mcp, each mode in each generation."""
+    shown = [t for t in targets if t.table == "http"]
+    headers = ["Streamable HTTP", *(label for _, label, _ in HTTP_METRICS)]
+    headers += ["p50 / best floor", "c20 / best floor", "c100 / best floor"]
+    rows = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    for generation in GENERATIONS:
+        best = best_floors(targets, generation)
+        for target in (t for t in shown if t.name.endswith(generation)):
+            cells = [target.name]
+            cells += [fmt.format(target.results[k]) if k in target.results else "-" for k, _, fmt in HTTP_METRICS]
+            cells += [
+                _ratio(target.results.get(k), best.get(k)) for k in ("p50_ms", "calls_per_s_c20", "calls_per_s_c100")
+            ]
+            rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def render(targets: list[Target], direct: dict[str, float]) -> str:
+    """stdio: the floors and mix-mcp side by side, with mix-mcp's ratios to each floor."""
     targets = [t for t in targets if t.table == "main"]
     floors = [t for t in targets if not t.ours]
     headers = ["metric", *(t.name for t in targets), "direct GET"]
@@ -387,21 +474,57 @@ def render(targets: list[Target], direct: dict[str, float]) -> str:
         cells = [label]
         cells += [fmt.format(t.results[key]) if key in t.results else "-" for t in targets]
         cells.append(fmt.format(direct[key]) if key in direct else "-")
-        cells += [_ratio(o.results.get(key), f.results.get(key)) for o in ours for f in floors]
+        if key in ("errors", "peak_rss_per_transcript"):
+            cells += ["-" for o in ours for f in floors]
+        else:
+            cells += [_ratio(o.results.get(key), f.results.get(key)) for o in ours for f in floors]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
-async def _add_scale_targets(
+async def _add_http_targets(
     stack: contextlib.AsyncExitStack, targets: list[Target], serve: list[str], base_url: str, ns: argparse.Namespace
 ) -> None:
-    """FastMCP over HTTP, and nginx in front of one and of two ``--stateless`` mix-mcp replicas."""
-    if not ns.no_fastmcp and _fastmcp_available():
-        floor = [str(FLOORS / "fastmcp_floor.py"), "--http", str(_free_port())]
-        url = await stack.enter_async_context(_process(floor, "Uvicorn running on ", base_url))
-        targets.append(Target("fastmcp-floor http", _http(f"{url}/mcp"), ours=False, stdio=False, table="scale"))
+    """Every server over Streamable HTTP on loopback, stateful and stateless, each reached in both generations."""
+    servers: list[tuple[str, list[str], str, bool, str]] = []
+    for stateless in (False, True):
+        mode = "stateless" if stateless else "stateful"
+        flag = ["--stateless"] if stateless else []
+        servers.append((f"sdk-floor {mode}", [str(FLOORS / "sdk_floor.py"), "--http", "PORT", *flag], "", False, ""))
+        if not ns.no_fastmcp and _fastmcp_available():
+            fastmcp = [str(FLOORS / "fastmcp_floor.py"), "--http", "PORT", *flag]
+            servers.append((f"fastmcp-floor {mode}", fastmcp, "/mcp", False, ""))
+            bridge = [str(FLOORS / "openapi_bridge.py"), "--http", "PORT", *flag]
+            servers.append((f"openapi-bridge {mode}", bridge, "/mcp", False, "id"))
+        ours = [*serve, "--transport", "http", "--port", "0", *flag, *ns.http_flags]
+        servers.append((f"mix-mcp {mode}", ours, "", True, ""))
+    for name, args, suffix, is_ours, id_argument in servers:
+        if is_ours:
+            url = await stack.enter_async_context(_process(args, HTTP_READY, base_url))
+        else:
+            port = str(_free_port())
+            args = [port if a == "PORT" else a for a in args]
+            url = await stack.enter_async_context(_process(args, "Uvicorn running on ", base_url))
+            url = f"{url}{suffix or '/mcp'}"
+        for generation in GENERATIONS:
+            targets.append(
+                Target(
+                    f"{name} {generation}",
+                    _http(url, generation),
+                    ours=is_ours,
+                    stdio=False,
+                    table="http",
+                    id_argument=id_argument or "session_id",
+                )
+            )
+
+
+async def _add_scale_targets(
+    stack: contextlib.AsyncExitStack, targets: list[Target], serve: list[str], ns: argparse.Namespace
+) -> None:
+    """nginx in front of one and of two ``--stateless`` mix-mcp replicas."""
     nginx = _nginx()
-    if nginx is None or ns.no_nginx:
+    if nginx is None or not ns.nginx:
         return
     stateless = [*serve, "--transport", "http", "--port", "0", "--stateless"]
     replicas = [await stack.enter_async_context(_process(stateless, HTTP_READY)) for _ in range(2)]
@@ -413,23 +536,36 @@ async def _add_scale_targets(
         targets.append(Target(name, _http(f"{front.url}/mcp"), ours=True, stdio=False, table="scale"))
 
 
+def _load() -> str:
+    """The machine's load while the run ran (1, 5 and 15 minute averages), to read the numbers by."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny counts: check that the benchmark works")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
-    parser.add_argument("--no-fastmcp", action="store_true", help="leave out the FastMCP floor")
-    parser.add_argument("--no-http", action="store_true", help="leave out mix-mcp over Streamable HTTP")
-    parser.add_argument("--no-nginx", action="store_true", help="leave out the rows through nginx")
+    parser.add_argument("--no-fastmcp", action="store_true", help="leave out FastMCP's floor and OpenAPI bridge")
+    parser.add_argument("--no-http", action="store_true", help="leave out the Streamable HTTP table")
+    parser.add_argument("--nginx", action="store_true", help="add nginx in front of one and two stateless replicas")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default: 5, 1 with --quick)")
     parser.add_argument(
         "--http-flag",
         dest="http_flags",
         action="append",
         default=[],
-        help="extra flag for the Streamable HTTP server, e.g. --http-flag=--stateless",
+        help="extra flag for mix-mcp's Streamable HTTP servers",
     )
     ns = parser.parse_args(argv)
     counts = QUICK if ns.quick else FULL
+    if ns.rounds:
+        counts = replace(counts, rounds=ns.rounds)
     started = time.perf_counter()
+    load_before = _load()
     # A pip install byte-compiles the package; an editable checkout (with PYTHONDONTWRITEBYTECODE set, as on
     # some machines) would otherwise recompile mix-mcp's modules at every start and skew the cold start.
     compileall.compile_dir(ROOT / "mix_mcp", quiet=1)
@@ -444,28 +580,37 @@ async def main(argv: list[str] | None = None) -> int:
         targets.append(Target("mix-mcp stdio", _stdio(serve, base_url), ours=True, stdio=True))
         async with contextlib.AsyncExitStack() as stack:
             if not ns.no_http:
-                http_args = [*serve, "--transport", "http", "--port", "0", *ns.http_flags]
-                url = await stack.enter_async_context(_process(http_args, HTTP_READY))
-                targets.append(Target("mix-mcp http", _http(url), ours=True, stdio=False))
-                await _add_scale_targets(stack, targets, serve, base_url, ns)
-            await _measure(targets, counts, base_url)
+                await _add_http_targets(stack, targets, serve, base_url, ns)
+            await _add_scale_targets(stack, targets, serve, ns)
+            await _measure(targets, counts)
         direct = await direct_get(base_url, counts)
         ours = next(t for t in targets if t.ours and t.stdio)
         ours.results.update(await large_export(base_url, counts))
+        ours.results["peak_rss_per_transcript"] = ours.results["large_export_peak_rss_mib"] / direct["transcript_mib"]
 
-    table = render(targets, direct)
-    print(table)
+    print(render(targets, direct))
+    if any(t.table == "http" for t in targets):
+        print()
+        print(render_http(targets))
+    if any(t.table == "scale" for t in targets):
+        print()
+        print(render_scale(targets))
     scaling_size = 200 if ns.quick else 2_000
     scaling = shaping_scaling(scaling_size)
     print()
     print(render_scaling(scaling, scaling_size))
-    if any(t.table == "scale" for t in targets):
-        print()
-        print(render_scale(targets))
+    load_after = _load()
+    print(f"\nload average before the run: {load_before}; after: {load_after}")
     report = {
         "quick": ns.quick,
         "counts": asdict(counts),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_before": load_before,
+            "load_after": load_after,
+        },
         "direct_get": direct,
         "targets": {t.name: t.results for t in targets},
         "shaping_ms": {label: {"small": a, "large": b} for label, a, b in scaling},

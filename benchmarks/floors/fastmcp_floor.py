@@ -1,4 +1,7 @@
-"""fastmcp-floor: the same single tool on FastMCP 4 (a benchmark-only dependency), over stdio or HTTP."""
+"""fastmcp-floor: the same single tool on FastMCP 4 (a benchmark-only dependency), over stdio or HTTP.
+
+``--http PORT`` serves Streamable HTTP on loopback with FastMCP's defaults; ``--stateless`` its stateless mode.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +27,14 @@ async def get_session(session_id: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    # `--http PORT`: Streamable HTTP on loopback (FastMCP's defaults), for the HTTP figures; else stdio.
-    if len(sys.argv) == 3 and sys.argv[1] == "--http":
-        server.run(transport="http", host="127.0.0.1", port=int(sys.argv[2]), show_banner=False, log_level="info")
+    if len(sys.argv) >= 3 and sys.argv[1] == "--http":
+        server.run(
+            transport="http",
+            host="127.0.0.1",
+            port=int(sys.argv[2]),
+            stateless_http="--stateless" in sys.argv[3:],
+            show_banner=False,
+            log_level="info",
+        )
     else:
         server.run(show_banner=False)

@@ -5,8 +5,10 @@ A Mix release may lack an operation (Feb 2026 dropped fork). The first call that
 found out, and clients hear ``notifications/tools/list_changed``:
 
 * on the handshake protocol generation, on the calling session (it rides the tool call's own stream,
-  so it arrives over stdio, SSE and Streamable HTTP alike), and on every other session of that
-  generation this process has served (on their standalone streams, where they keep one open);
+  so it arrives over stdio, SSE and Streamable HTTP alike; a call answered with plain JSON has no such
+  stream, so its session hears it on its standalone stream like the others), and on every other
+  session of that generation this process has served (on their standalone streams, where they keep
+  one open);
 * on the 2026-07-28 generation, through the ``subscriptions/listen`` streams clients opened, fed from
   one in-process bus.
 
@@ -28,6 +30,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, Too
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mix_mcp.observe.logs import log_event
+from mix_mcp.serving.stateless_exchange import PLAIN_ANSWER
 
 logger = logging.getLogger("mix_mcp.capabilities")
 
@@ -69,15 +72,26 @@ class ToolAvailability:
         caller: Connection | None = None
         if ctx is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             caller = _connection_of(ctx.session)
-            try:  # on the tool call's own stream, which every transport delivers
-                await ctx.session.send_notification(
-                    types.ToolListChangedNotification(), related_request_id=ctx.request_id
-                )
-            except Exception:  # a client that went away must not turn the tool's answer into a failure
-                logger.debug("could not send tools/list_changed", exc_info=True)
+            if _plain_answer(ctx):
+                # No stream of its own: the calling session hears it on its standalone stream.
+                if caller is not None:
+                    await caller.send_tool_list_changed()
+            else:
+                try:  # on the tool call's own stream, which every transport delivers
+                    await ctx.session.send_notification(
+                        types.ToolListChangedNotification(), related_request_id=ctx.request_id
+                    )
+                except Exception:  # a client that went away must not turn the tool's answer into a failure
+                    logger.debug("could not send tools/list_changed", exc_info=True)
         for connection in list(self._connections):
             if connection is not caller:
                 await connection.send_tool_list_changed()  # best effort; never raises
+
+
+def _plain_answer(ctx: ServerRequestContext[Any]) -> bool:
+    """Whether the call is answered with one JSON body (Streamable HTTP), which carries nothing but its result."""
+    scope = getattr(ctx.request, "scope", None)
+    return isinstance(scope, dict) and bool(scope.get(PLAIN_ANSWER))
 
 
 def _connection_of(session: ServerSession) -> Connection | None:

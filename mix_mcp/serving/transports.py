@@ -17,7 +17,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
@@ -27,12 +27,11 @@ from contextlib import (
 )
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Final
+from typing import Any, Final
 
 import uvicorn
 from mcp.server import Server
 from mcp.server.sse import SseServerTransport
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
@@ -50,7 +49,7 @@ from mix_mcp.serving.host_check import HostOriginGuard, HostOriginPolicy, withou
 from mix_mcp.serving.http_security import AccessPolicy, check_exposure, resolve_auth_token, transport_security
 from mix_mcp.serving.server import InFlight, ServerState, build_server
 from mix_mcp.serving.session_limits import SessionLimitNotice, session_manager_limits
-from mix_mcp.serving.stateless_exchange import stateless_endpoint
+from mix_mcp.serving.stateless_exchange import exchange_endpoint
 from mix_mcp.state_keys import require_shared_key
 from mix_mcp.tools.operations import select_operations
 
@@ -205,22 +204,28 @@ def _sse_routes(
 def _streamable_http_routes(
     settings: Settings, server: Server[ServerState], gate: Callable[[ASGIApp], ASGIApp]
 ) -> tuple[list[BaseRoute], Callable[[], AbstractAsyncContextManager[None]] | None]:
-    if settings.stateless:
-        # Plain JSON answers, an event stream when the client asks for progress; a call stops when its client leaves.
-        endpoint, run = stateless_endpoint(
-            server, without_sdk_check(transport_security(settings)), settings.max_request_bytes
-        )
-        return [Route(settings.endpoint_path, gate(endpoint))], run
-    manager = StreamableHTTPSessionManager(
-        app=server,
-        stateless=False,
-        json_response=False,
-        security_settings=without_sdk_check(transport_security(settings)),
-        max_request_body_size=settings.max_request_bytes,
-        **session_manager_limits(settings),
+    # Plain JSON answers unless a request needs a stream (progress, or a legacy call that may ask the
+    # user); a stateless call, and any 2026-07-28 call, stops when its client leaves.
+    endpoint, run = exchange_endpoint(
+        server,
+        without_sdk_check(transport_security(settings)),
+        settings.max_request_bytes,
+        stateless=settings.stateless,
+        asking_tools=asking_tools(settings),
+        session_limits=session_manager_limits(settings),
+        wrap=lambda app: SessionLimitNotice(app, settings),
     )
-    endpoint = SessionLimitNotice(StreamableHTTPASGIApp(manager), settings)
-    return [Route(settings.endpoint_path, gate(endpoint))], manager.run
+    return [Route(settings.endpoint_path, gate(endpoint))], run
+
+
+def asking_tools(settings: Settings) -> set[str]:
+    """Tools whose call may send a request back to a handshake-era client: an agent run's permission
+    asks, and the confirmations of ``--confirm-destructive``."""
+    return {
+        op.name
+        for op in select_operations(settings)
+        if op.runner is not None or (settings.confirm_destructive and op.confirm is not None)
+    }
 
 
 def build_app(
@@ -402,6 +407,21 @@ async def _serve(server: DrainingServer, sock: socket.socket, announce: Callable
     await task
 
 
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop where it is installed (a dependency on Linux and macOS), else on asyncio's loop.
+
+    uvloop's loop and transports are written in C: each socket read and write and each callback costs a
+    fraction of what the pure-Python selector loop spends, which is most of a short request's server time.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 def serve_network(settings: Settings, *, mix_target: MixTarget | None = None) -> int:
     """``mix-mcp serve --transport http|sse``: check, bind, announce, serve until signalled; 0 on a clean stop."""
     token = resolve_auth_token(settings)
@@ -428,7 +448,7 @@ def serve_network(settings: Settings, *, mix_target: MixTarget | None = None) ->
         say(startup_line(settings, runtime, sock, token is not None))
 
     try:
-        asyncio.run(_serve(server, sock, announce))
+        run_event_loop(_serve(server, sock, announce))
     finally:
         sock.close()
     if runtime.cut_bodies:

@@ -96,12 +96,19 @@ def test_performance_tables_have_the_rows_and_columns_the_benchmark_prints() -> 
     text = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
     for _, label, _ in bench.METRICS:
         assert f"\n| {label} |" in text
-    header = "| metric | sdk-floor | fastmcp-floor | mix-mcp stdio | mix-mcp http | direct GET |"
+    header = "| metric | sdk-floor | fastmcp-floor | mix-mcp stdio | direct GET |"
     assert header in text
+    http_header = bench.render_http([]).splitlines()[0]
+    assert http_header in text
+    for server in ("sdk-floor", "fastmcp-floor", "openapi-bridge", "mix-mcp"):
+        for mode in ("stateful", "stateless"):
+            for generation in bench.GENERATIONS:
+                assert f"\n| {server} {mode} {generation} |" in text
     scaling_header = bench.render_scaling([("(default)", 1.0, 4.0)], 2_000).splitlines()[0]
     assert scaling_header in text
     assert "--quick" in text
-    assert "about a minute" in text and "about a minute" in (ROOT / "benchmarks" / "run.py").read_text(encoding="utf-8")
+    assert "python benchmarks/run.py" in text and "load average" in text
+    assert "about ten minutes" in (ROOT / "benchmarks" / "run.py").read_text(encoding="utf-8")
 
 
 def test_the_registry_part_says_it_applies_once_published() -> None:
