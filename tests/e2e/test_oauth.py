@@ -22,7 +22,14 @@ from tests.e2e.workflow import run_full_workflow
 from tests.support import ALL_TOOLS, PROTOCOL_MODES, ServerProcess, free_port, running_process, running_server
 from tests.system_parts import NODE_TOOLS, require_node_package
 
-READ_TOOLS = ["list_sessions", "get_session", "export_session", "list_messages"]
+READ_TOOLS = [
+    "list_sessions",
+    "get_session",
+    "export_session",
+    "list_messages",
+    "list_session_files",
+    "read_session_file",
+]
 MIX_KEY = "mix-key-for-oauth-tests-0042"
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 INITIALIZE: dict[str, Any] = {
