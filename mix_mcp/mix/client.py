@@ -17,6 +17,7 @@ it travels further, and any text made from it is passed through the ``Redactor``
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import http.cookiejar
 import json
@@ -28,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import httpx2
@@ -70,6 +71,11 @@ from mix_mcp.mix.errors import (
 )
 from mix_mcp.mix.models import CallbackInput, ErrorResponse, ExportSession, FileInfo, SessionData
 from mix_mcp.mix.wire_trace import WireTrace
+
+try:
+    from mix_mcp.mix import lean_http
+except ImportError:  # httptools has no wheel here (not CPython): every request goes through httpx2
+    lean_http = None  # type: ignore[assignment]
 from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.redaction import Redactor
 from mix_mcp.observe.telemetry import http_attempt_span
@@ -201,6 +207,8 @@ class MixClient:
         headers.update(settings.extra_headers)
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
+        self._lean = _lean_pool(settings, headers) if transport is None else None
+        self._lean_heads = _lean_heads(settings, headers) if self._lean is not None else {}
         self._http = httpx2.AsyncClient(
             headers=headers,
             timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
@@ -221,6 +229,8 @@ class MixClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._lean is not None:
+            self._lean.close()
         await self._http.aclose()
 
     async def probe_health(self, within: float) -> HealthProbe:
@@ -378,6 +388,15 @@ class MixClient:
     ) -> Reply:
         if headers is None:
             headers = {"Content-Type": "application/json"} if content is not None else {}
+        if (
+            self._lean is not None
+            and method == "GET"
+            and progress is None
+            and headers.keys() <= {"Accept"}
+            and headers.get("Accept") in self._lean_heads
+            and _on_asyncio()
+        ):
+            return await self._attempt_lean(path, query, headers.get("Accept"), read_limit)
         extensions = {"trace": wire} if wire is not None else None
         request = self._http.build_request(
             method, self._base + path, params=query, content=content, headers=headers or None, extensions=extensions
@@ -443,6 +462,64 @@ class MixClient:
             )
         finally:
             await response.aclose()
+
+    async def _attempt_lean(
+        self, path: str, query: Mapping[str, str] | None, accept: str | None, read_limit: ReadLimit | None
+    ) -> Reply:
+        """``_attempt`` for a GET on the lean lane (``lean_http``): the same answer, the same errors."""
+        assert self._lean is not None
+        target = self._base_path + path
+        if query:
+            target += "?" + urlencode(query)
+        head = b"GET " + target.encode("ascii") + b" HTTP/1.1\r\n" + self._lean_heads[accept]
+        log_event(logger, logging.DEBUG, "mix_request", method="GET", path=path, bytes=0)
+        started = time.monotonic()
+        limits = read_limit or ReadLimit(self.settings.max_response_bytes)
+        try:
+            answer = await self._lean.get(head, limits.max_bytes)
+        except lean_http.AnswerTooLarge as large:
+            content_type = self._content_type(large.headers)
+            raise self._too_large(large.status, "GET", path, content_type, large.size, limits) from None
+        except lean_http.AnswerNotDecodable as bad:
+            encoding = _header_text(bad.headers.get(b"content-encoding", b"?"))[:_CONTENT_TYPE_CHARS]
+            raise MixResponseError(
+                bad.status,
+                "GET",
+                path,
+                self._content_type(bad.headers),
+                f"could not be decoded (content-encoding {self.redactor.text(encoding)})",
+            ) from None
+        except lean_http.AnswerCutOff as cut:
+            content_type = self._content_type(cut.headers)
+            announced = f" of the {cut.declared:,} announced" if cut.declared is not None else ""
+            raise TruncatedAnswerError(
+                cut.status,
+                "GET",
+                path,
+                content_type,
+                f"was cut off: the connection closed after {len(cut.body):,} bytes{announced}",
+                self._snippet(bytes(cut.body), content_type),
+            ) from None
+        log_event(
+            logger,
+            logging.DEBUG,
+            "mix_response",
+            method="GET",
+            path=path,
+            status=answer.status,
+            bytes=len(answer.body),
+            ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        retry_after = answer.headers.get(b"retry-after")
+        return Reply(
+            answer.status,
+            self._content_type(answer.headers),
+            answer.body,
+            parse_retry_after(None if retry_after is None else _header_text(retry_after)),
+        )
+
+    def _content_type(self, headers: Mapping[bytes, bytes]) -> str:
+        return self.redactor.text(_header_text(headers.get(b"content-type", b"")))[:_CONTENT_TYPE_CHARS]
 
     def _snippet(self, body: bytes | bytearray, content_type: str) -> str:
         # Redact before cutting, so that not even a prefix of a secret can survive the cut.
@@ -758,6 +835,71 @@ def _failure_kind(failure: Exception) -> str:
     if isinstance(failure, MixResponseError):
         return "cut off answer"
     return type(failure).__name__
+
+
+def _header_text(value: bytes) -> str:
+    """A header value as httpx2 decodes it: ASCII, else UTF-8, else Latin-1."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+#: Headers the lean lane writes itself (or never sends); a configured one of these keeps every request on httpx2.
+_LEAN_OWN_HEADERS: Final = frozenset({"host", "accept-encoding", "connection", "content-length", "transfer-encoding"})
+
+
+def _lean_pool(settings: Settings, headers: Mapping[str, str]) -> lean_http.LeanPool | None:
+    """The lean GET lane for this Mix, or ``None`` where only httpx2 can send exactly the same request.
+
+    Plain ``http://`` with no credentials, query or fragment in the base URL, a path httpx2 would send
+    unchanged, and header values that are one line of Latin-1 (httpx2 refuses the others anyway).
+    """
+    if lean_http is None:
+        return None
+    parts = urlsplit(settings.base_url)
+    if parts.scheme != "http" or not parts.hostname or parts.username is not None or parts.query or parts.fragment:
+        return None
+    try:
+        port = parts.port or 80
+        if httpx2.URL(settings.base_url).raw_path != (parts.path or "/").encode("ascii"):
+            return None
+        for name, value in headers.items():
+            if name.lower() in _LEAN_OWN_HEADERS:
+                return None
+            (name + value).encode("latin-1")
+            if "\r" in name + value or "\n" in name + value:
+                return None
+    except (ValueError, UnicodeError, httpx2.InvalidURL):
+        return None
+    return lean_http.LeanPool(
+        parts.hostname,
+        port,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        keepalive_expiry=settings.keepalive_expiry,
+    )
+
+
+def _lean_heads(settings: Settings, headers: Mapping[str, str]) -> dict[str | None, bytes]:
+    """The request head after its first line, by the Accept a request asks for (none: the client's own)."""
+    host = urlsplit(settings.base_url).netloc
+
+    def render(accept: str | None) -> bytes:
+        fields = {"Host": host, "Accept-Encoding": "gzip, deflate", "Connection": "keep-alive", **headers}
+        if accept is not None:
+            fields["Accept"] = accept
+        return "".join(f"{name}: {value}\r\n" for name, value in fields.items()).encode("latin-1") + b"\r\n"
+
+    return {None: render(None), "*/*": render("*/*")}
 
 
 def _declared_length(value: str | None) -> int | None:
