@@ -36,6 +36,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mix_mcp.serving.direct_calls import DirectCalls
 from mix_mcp.serving.jsonrpc_guard import read_json
 
 _DISCONNECT: Final[Message] = {"type": "http.disconnect"}
@@ -123,7 +124,9 @@ class ExchangeRouter:
         max_body_bytes: int,
         asking_tools: Collection[str],
         watch_legacy: bool,
+        direct: DirectCalls | None = None,
     ) -> None:
+        self.direct = direct
         self.plain = plain
         self.plain_legacy = plain_legacy
         self.streaming = streaming
@@ -164,7 +167,19 @@ class ExchangeRouter:
         if not modern and not self.watch_legacy:
             await app(scope, _replay(body, receive, more_body=False), send)
             return
+        if app is self.plain_legacy and self.direct is not None:
+            app = _direct_first(self.direct, decoded, app)
         await _served_until_gone(app, body, scope, receive, send)
+
+
+def _direct_first(direct: DirectCalls, decoded: Any, app: ASGIApp) -> ASGIApp:
+    """``app``, unless ``direct`` serves the call itself (it reads no body, so ``app`` still gets it)."""
+
+    async def served(scope: Scope, receive: Receive, send: Send) -> None:
+        if not await direct.serve(decoded, scope, receive, send):
+            await app(scope, receive, send)
+
+    return served
 
 
 async def _served_until_gone(app: ASGIApp, body: bytes, scope: Scope, receive: Receive, send: Send) -> None:
@@ -264,11 +279,14 @@ def exchange_endpoint(
     asking_tools: Collection[str],
     session_limits: dict[str, Any] | None = None,
     wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
+    lifespan_state: Callable[[], Any] | None = None,
 ) -> tuple[ASGIApp, Callable[[], AbstractAsyncContextManager[None]]]:
     """The MCP endpoint (stateful or ``--stateless``) and the context that runs it.
 
     Two SDK session managers: one answering with streams (stateful, it holds the sessions), one
     stateless with plain JSON. ``wrap`` is put around the stateful one (the session-limit notice).
+    Given ``lifespan_state`` (what the server's lifespan yields), a stateless endpoint serves plain
+    handshake-era tool calls itself (``direct_calls``).
     """
     plain_manager = StreamableHTTPSessionManager(
         app=server,
@@ -301,6 +319,7 @@ def exchange_endpoint(
         max_body_bytes=max_body_bytes,
         asking_tools=asking_tools,
         watch_legacy=stateless,
+        direct=DirectCalls(server, security, lifespan_state) if stateless and lifespan_state is not None else None,
     )
     return endpoint, run
 

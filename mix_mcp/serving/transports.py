@@ -183,7 +183,10 @@ def messages_path(sse_path: str) -> str:
 
 
 def _sse_routes(
-    settings: Settings, server: Server[ServerState], gate: Callable[[ASGIApp], ASGIApp]
+    settings: Settings,
+    server: Server[ServerState],
+    gate: Callable[[ASGIApp], ASGIApp],
+    lifespan_state: Callable[[], ServerState],
 ) -> tuple[list[BaseRoute], Callable[[], AbstractAsyncContextManager[None]] | None]:
     stream_path = settings.endpoint_path
     post_path = messages_path(stream_path)
@@ -202,7 +205,10 @@ def _sse_routes(
 
 
 def _streamable_http_routes(
-    settings: Settings, server: Server[ServerState], gate: Callable[[ASGIApp], ASGIApp]
+    settings: Settings,
+    server: Server[ServerState],
+    gate: Callable[[ASGIApp], ASGIApp],
+    lifespan_state: Callable[[], ServerState],
 ) -> tuple[list[BaseRoute], Callable[[], AbstractAsyncContextManager[None]] | None]:
     # Plain JSON answers unless a request needs a stream (progress, or a legacy call that may ask the
     # user); a stateless call, and any 2026-07-28 call, stops when its client leaves.
@@ -214,6 +220,7 @@ def _streamable_http_routes(
         asking_tools=asking_tools(settings),
         session_limits=session_manager_limits(settings),
         wrap=lambda app: SessionLimitNotice(app, settings),
+        lifespan_state=lifespan_state,
     )
     return [Route(settings.endpoint_path, gate(endpoint))], run
 
@@ -256,7 +263,7 @@ def build_app(
         return McpGate(HostOriginGuard(oauth.protect(app) if oauth is not None else app, hosts), runtime, access)
 
     make_routes = _sse_routes if transport == "sse" else _streamable_http_routes
-    mcp_routes, run_transport = make_routes(settings, server, gate)
+    mcp_routes, run_transport = make_routes(settings, server, gate, runtime.server_state)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -1,0 +1,121 @@
+"""A stateless endpoint answers plain handshake-era tool calls itself (``direct_calls``) exactly as the SDK would.
+
+Judge: the same requests to a stateful ``mix-mcp serve`` process, whose session answers them through
+the SDK's transport and dispatcher. Status, media type and JSON body must match for successes, tool
+errors and protocol errors alike. Then, in process, that the direct path is the one that answered a
+plain call and that it leaves every other request to the SDK without sending a byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import pytest
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import Message
+
+from mix_mcp.config import Settings
+from mix_mcp.mix.client import MixClient
+from mix_mcp.serving.direct_calls import DirectCalls
+from mix_mcp.serving.server import InFlight, ServerState, build_server
+from tests.support import running_server
+
+VERSION = "2025-11-25"
+HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+SESSION_ID = "3f1c9a52-7b2e-4d8a-9c61-0e5b7a2d4f10"
+
+CALLS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "success": (2, {"name": "get_session", "arguments": {"session_id": SESSION_ID}}),
+    "string-id": ("req-ä", {"name": "get_session", "arguments": {"session_id": SESSION_ID}}),
+    "list": (3, {"name": "list_sessions", "arguments": {"limit": 2}}),
+    "missing-session": (4, {"name": "get_session", "arguments": {"session_id": "no-such-session"}}),
+    "bad-arguments": (5, {"name": "get_session", "arguments": {"session_id": 7}}),
+    "unknown-tool": (6, {"name": "get_sesion", "arguments": {}}),
+    "arguments-not-an-object": (7, {"name": "get_session", "arguments": 5}),
+    "no-name": (8, {"arguments": {}}),
+}
+
+
+@pytest.fixture(scope="module")
+def endpoints(emulator_url: str) -> Iterator[dict[str, tuple[httpx2.Client, str]]]:
+    with (
+        running_server("--transport", "http", "--base-url", emulator_url) as stateful,
+        running_server("--transport", "http", "--base-url", emulator_url, "--stateless") as stateless,
+        httpx2.Client(timeout=20, headers=HEADERS) as judge,
+        httpx2.Client(timeout=20, headers=HEADERS) as direct,
+    ):
+        init = {"protocolVersion": VERSION, "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}
+        opened = judge.post(stateful.url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init})
+        assert opened.status_code == 200, opened.text
+        judge.headers.update({"MCP-Protocol-Version": VERSION, "Mcp-Session-Id": opened.headers["mcp-session-id"]})
+        judge.post(stateful.url, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        direct.headers["MCP-Protocol-Version"] = VERSION
+        yield {"sdk": (judge, stateful.url), "direct": (direct, stateless.url)}
+
+
+@pytest.mark.parametrize("case", list(CALLS))
+def test_a_plain_call_gets_the_answer_the_sdk_gives(endpoints: dict[str, tuple[httpx2.Client, str]], case: str) -> None:
+    ident, params = CALLS[case]
+    answers = {}
+    for name, (http, url) in endpoints.items():
+        answer = http.post(url, json={"jsonrpc": "2.0", "id": ident, "method": "tools/call", "params": params})
+        answers[name] = (answer.status_code, answer.headers["content-type"], answer.json())
+    assert answers["direct"] == answers["sdk"]
+    status, _, body = answers["direct"]
+    assert status == 200 and body["id"] == ident
+    if case == "success":
+        assert body["result"]["structuredContent"]["id"] == SESSION_ID
+
+
+def _scope(headers: dict[str, str]) -> dict[str, Any]:
+    raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    return {"type": "http", "method": "POST", "path": "/mcp", "headers": raw, "query_string": b""}
+
+
+PLAIN: dict[str, Any] = {
+    "jsonrpc": "2.0",
+    "id": 9,
+    "method": "tools/call",
+    "params": {"name": "get_session", "arguments": {}},
+}
+#: (body, headers): each must be left to the SDK.
+DEFERRED: dict[str, tuple[Any, dict[str, str]]] = {
+    "tools/list": ({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}, HEADERS),
+    "notification": ({"jsonrpc": "2.0", "method": "notifications/initialized"}, HEADERS),
+    "batch": ([PLAIN], HEADERS),
+    "extra-member": ({**PLAIN, "extra": 1}, HEADERS),
+    "boolean-id": ({**PLAIN, "id": True}, HEADERS),
+    "no-params": ({key: v for key, v in PLAIN.items() if key != "params"}, HEADERS),
+    "task": ({**PLAIN, "params": {**PLAIN["params"], "task": {}}}, HEADERS),
+    "wrong-version": ({**PLAIN, "jsonrpc": "1.0"}, HEADERS),
+    "text-body": (PLAIN, {**HEADERS, "Content-Type": "text/plain"}),
+    "no-json-accepted": (PLAIN, {**HEADERS, "Accept": "text/event-stream"}),
+}
+
+
+@pytest.mark.anyio
+async def test_the_direct_path_answers_plain_calls_and_leaves_everything_else(emulator_url: str) -> None:
+    settings = Settings(base_url=emulator_url)
+    async with MixClient(settings) as client:
+        state = ServerState(client, InFlight())
+        server = build_server(settings, shared_state=lambda: state)
+        direct = DirectCalls(server, TransportSecuritySettings(enable_dns_rebinding_protection=False), lambda: state)
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        call = {**PLAIN, "params": {"name": "get_session", "arguments": {"session_id": SESSION_ID}}}
+        assert await direct.serve(call, _scope(HEADERS), receive, send)
+        assert sent[0]["status"] == 200
+        assert json.loads(sent[1]["body"])["result"]["structuredContent"]["id"] == SESSION_ID
+        for name, (body, headers) in DEFERRED.items():
+            sent.clear()
+            assert not await direct.serve(body, _scope(headers), receive, send), name
+            assert sent == [], name
