@@ -21,6 +21,9 @@ _HOST: Final = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])
 _ORIGIN: Final = re.compile(r"^(https?)://(.+)$")
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _ANY: Final = -1
+#: Decisions remembered per (Host, Origin) pair: a client sends the same pair on every request. Bounded,
+#: so that a flood of distinct headers costs a re-parse, never memory.
+_REMEMBERED: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class HostOriginPolicy:
             pattern = _pattern(match.group(2)) if match else None
             if match and pattern is not None:
                 self._origins.append((match.group(1), pattern))
+        self._verdicts: dict[tuple[bytes, bytes | None], int] = {}
 
     def host_allowed(self, header: str | None) -> bool:
         parsed = _split(header) if header else None
@@ -87,14 +91,41 @@ class HostOriginPolicy:
         return False
 
     def refusal(self, scope: Scope) -> Response | None:
-        headers = [(k, v) for k, v in scope.get("headers", ()) if k in (b"host", b"origin")]
-        hosts = [v.decode("latin-1") for k, v in headers if k == b"host"]
-        origins = [v.decode("latin-1") for k, v in headers if k == b"origin"]
-        if len(hosts) != 1 or not self.host_allowed(hosts[0]):
-            return _refused(421, "This server does not answer for that Host; see --allowed-hosts.")
-        if len(origins) > 1 or not self.origin_allowed(origins[0] if origins else None):
-            return _refused(403, "Requests from that Origin are not accepted; see --allowed-origins.")
-        return None
+        hosts: list[bytes] = []
+        origins: list[bytes] = []
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                hosts.append(value)
+            elif name == b"origin":
+                origins.append(value)
+        if len(hosts) != 1:
+            return _refused(421, _WRONG_HOST)
+        verdict = self._verdict(hosts[0], origins[0] if len(origins) == 1 else None)
+        if verdict == 0 and len(origins) > 1:
+            verdict = 403
+        return None if verdict == 0 else _refused(verdict, _WRONG_HOST if verdict == 421 else _WRONG_ORIGIN)
+
+    def _verdict(self, host: bytes, origin: bytes | None) -> int:
+        key = (host, origin)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._judge(host, origin)
+            if len(self._verdicts) >= _REMEMBERED:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _judge(self, host: bytes, origin: bytes | None) -> int:
+        """0 when both headers are accepted, else the status of the refusal."""
+        if not self.host_allowed(host.decode("latin-1")):
+            return 421
+        if not self.origin_allowed(None if origin is None else origin.decode("latin-1")):
+            return 403
+        return 0
+
+
+_WRONG_HOST: Final = "This server does not answer for that Host; see --allowed-hosts."
+_WRONG_ORIGIN: Final = "Requests from that Origin are not accepted; see --allowed-origins."
 
 
 def _refused(status: int, message: str) -> Response:

@@ -23,6 +23,8 @@ request in a stateful session keeps the session's own cancellation (``notificati
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
@@ -167,7 +169,7 @@ class ExchangeRouter:
         if not modern and not self.watch_legacy:
             await app(scope, _replay(body, receive, more_body=False), send)
             return
-        if app is self.plain_legacy and self.direct is not None:
+        if not modern and app is self.plain_legacy and self.direct is not None:
             app = _direct_first(self.direct, decoded, app)
         await _served_until_gone(app, body, scope, receive, send)
 
@@ -183,7 +185,12 @@ def _direct_first(direct: DirectCalls, decoded: Any, app: ASGIApp) -> ASGIApp:
 
 
 async def _served_until_gone(app: ASGIApp, body: bytes, scope: Scope, receive: Receive, send: Send) -> None:
-    """Run ``app`` on the body already read, and cancel it if the client disconnects first."""
+    """Run ``app`` on the body already read, and cancel it if the client disconnects first.
+
+    The watcher is a bare asyncio task beside the call rather than an anyio task group: one per
+    request, and the group's start and teardown cost more than the rest of this layer put together.
+    It stops the call through an anyio cancel scope, so the call sees an ordinary anyio cancellation.
+    """
     gone = anyio.Event()
     delivered = False
 
@@ -195,18 +202,21 @@ async def _served_until_gone(app: ASGIApp, body: bytes, scope: Scope, receive: R
         await gone.wait()
         return _DISCONNECT
 
-    async with anyio.create_task_group() as group:
+    with anyio.CancelScope() as call:
 
         async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
+            with contextlib.suppress(Exception):
+                while (await receive())["type"] != "http.disconnect":
+                    pass
             gone.set()
             # The client left: nobody is waiting for the answer, so stop the call.
-            group.cancel_scope.cancel()
+            call.cancel()
 
-        group.start_soon(watch)
-        await app(scope, app_receive, send)
-        group.cancel_scope.cancel()
+        watcher = asyncio.get_running_loop().create_task(watch())
+        try:
+            await app(scope, app_receive, send)
+        finally:
+            watcher.cancel()
 
 
 def _replay(body: bytes, receive: Receive, *, more_body: bool = True) -> Receive:

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY
 from starlette.types import Message
 
 from mix_mcp.config import Settings
 from mix_mcp.mix.client import MixClient
 from mix_mcp.serving.direct_calls import DirectCalls
 from mix_mcp.serving.server import InFlight, ServerState, build_server
+from tests.e2e.stalling_mix import stalling_mix
 from tests.support import running_server
 
 VERSION = "2025-11-25"
@@ -119,3 +123,56 @@ async def test_the_direct_path_answers_plain_calls_and_leaves_everything_else(em
             sent.clear()
             assert not await direct.serve(body, _scope(headers), receive, send), name
             assert sent == [], name
+
+
+def _envelope(version: str) -> dict[str, Any]:
+    """A tools/call of list_sessions as a client of ``version`` sends it (2026-07-28 carries its envelope)."""
+    params: dict[str, Any] = {"name": "list_sessions", "arguments": {}}
+    if version == MODERN:
+        params["_meta"] = {
+            PROTOCOL_VERSION_META_KEY: MODERN,
+            CLIENT_INFO_META_KEY: {"name": "raw", "version": "0"},
+            CLIENT_CAPABILITIES_META_KEY: {},
+        }
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+
+
+MODERN = "2026-07-28"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("flags", "version"),
+    [((), MODERN), (("--stateless",), MODERN), (("--stateless",), VERSION)],
+    ids=["stateful-2026-07-28", "stateless-2026-07-28", "stateless-legacy"],
+)
+async def test_a_call_whose_client_leaves_is_stopped(flags: tuple[str, ...], version: str) -> None:
+    """Closing the request is how these clients give up: the call stops (logged cancelled), the next one works."""
+    headers = {**HEADERS, "MCP-Protocol-Version": version}
+    if version == MODERN:
+        headers |= {"Mcp-Method": "tools/call", "Mcp-Name": "list_sessions"}
+    with (
+        stalling_mix() as mix,
+        running_server("--transport", "http", "--base-url", mix.url, "--log-level", "INFO", *flags) as server,
+    ):
+        async with httpx2.AsyncClient(timeout=30, headers=headers) as http:
+            async with anyio.create_task_group() as group:
+                group.start_soon(partial(http.post, server.url, json=_envelope(version)))
+                assert await anyio.to_thread.run_sync(mix.arrived.wait, 30), server.stderr
+                group.cancel_scope.cancel()  # the request's connection closes
+            with anyio.fail_after(30):
+                while "tool=list_sessions outcome=cancelled" not in server.stderr:  # noqa: ASYNC110 (a log a thread fills)
+                    await anyio.sleep(0.05)
+            mix.release.set()
+            after = await http.post(server.url, json=_envelope(version))
+            assert after.status_code == 200 and "error" not in after.json(), after.text
+
+
+def test_a_2026_call_on_a_stateless_endpoint_keeps_the_sdk_checks(
+    endpoints: dict[str, tuple[httpx2.Client, str]],
+) -> None:
+    """Only handshake-era calls take the direct path: a 2026-07-28 call without its routing headers is refused."""
+    http, url = endpoints["direct"]
+    answer = http.post(url, json=_envelope(MODERN), headers={"MCP-Protocol-Version": MODERN})
+    assert answer.status_code == 400
+    assert "mcp-method header" in answer.json()["error"]["message"]
