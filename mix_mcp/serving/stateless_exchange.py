@@ -127,8 +127,11 @@ class ExchangeRouter:
         asking_tools: Collection[str],
         watch_legacy: bool,
         direct: DirectCalls | None = None,
+        direct_legacy: bool = False,
     ) -> None:
         self.direct = direct
+        #: Whether handshake-era plain calls go direct too (stateless: no session holds them).
+        self.direct_legacy = direct_legacy
         self.plain = plain
         self.plain_legacy = plain_legacy
         self.streaming = streaming
@@ -169,16 +172,18 @@ class ExchangeRouter:
         if not modern and not self.watch_legacy:
             await app(scope, _replay(body, receive, more_body=False), send)
             return
-        if not modern and app is self.plain_legacy and self.direct is not None:
-            app = _direct_first(self.direct, decoded, app)
+        if self.direct is not None and (
+            app is self.plain if modern else self.direct_legacy and app is self.plain_legacy
+        ):
+            app = _direct_first(self.direct, decoded, app, modern=modern)
         await _served_until_gone(app, body, scope, receive, send)
 
 
-def _direct_first(direct: DirectCalls, decoded: Any, app: ASGIApp) -> ASGIApp:
+def _direct_first(direct: DirectCalls, decoded: Any, app: ASGIApp, *, modern: bool) -> ASGIApp:
     """``app``, unless ``direct`` serves the call itself (it reads no body, so ``app`` still gets it)."""
 
     async def served(scope: Scope, receive: Receive, send: Send) -> None:
-        if not await direct.serve(decoded, scope, receive, send):
+        if not await direct.serve(decoded, scope, receive, send, modern=modern):
             await app(scope, receive, send)
 
     return served
@@ -295,8 +300,8 @@ def exchange_endpoint(
 
     Two SDK session managers: one answering with streams (stateful, it holds the sessions), one
     stateless with plain JSON. ``wrap`` is put around the stateful one (the session-limit notice).
-    Given ``lifespan_state`` (what the server's lifespan yields), a stateless endpoint serves plain
-    handshake-era tool calls itself (``direct_calls``).
+    Given ``lifespan_state`` (what the server's lifespan yields), plain 2026-07-28 tool calls, and on a
+    stateless endpoint plain handshake-era ones too, are served by ``direct_calls``.
     """
     plain_manager = StreamableHTTPSessionManager(
         app=server,
@@ -329,7 +334,8 @@ def exchange_endpoint(
         max_body_bytes=max_body_bytes,
         asking_tools=asking_tools,
         watch_legacy=stateless,
-        direct=DirectCalls(server, security, lifespan_state) if stateless and lifespan_state is not None else None,
+        direct=DirectCalls(server, security, lifespan_state) if lifespan_state is not None else None,
+        direct_legacy=stateless,
     )
     return endpoint, run
 

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from mcp.server._streamable_http_modern import handle_modern_request
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY
 from starlette.types import Message
@@ -116,12 +117,12 @@ async def test_the_direct_path_answers_plain_calls_and_leaves_everything_else(em
             return {"type": "http.request", "body": b"", "more_body": False}
 
         call = {**PLAIN, "params": {"name": "get_session", "arguments": {"session_id": SESSION_ID}}}
-        assert await direct.serve(call, _scope(HEADERS), receive, send)
+        assert await direct.serve(call, _scope(HEADERS), receive, send, modern=False)
         assert sent[0]["status"] == 200
         assert json.loads(sent[1]["body"])["result"]["structuredContent"]["id"] == SESSION_ID
         for name, (body, headers) in DEFERRED.items():
             sent.clear()
-            assert not await direct.serve(body, _scope(headers), receive, send), name
+            assert not await direct.serve(body, _scope(headers), receive, send, modern=False), name
             assert sent == [], name
 
 
@@ -176,3 +177,57 @@ def test_a_2026_call_on_a_stateless_endpoint_keeps_the_sdk_checks(
     answer = http.post(url, json=_envelope(MODERN), headers={"MCP-Protocol-Version": MODERN})
     assert answer.status_code == 400
     assert "mcp-method header" in answer.json()["error"]["message"]
+
+
+MODERN_HEADERS = {**HEADERS, "MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call"}
+#: 2026-07-28 calls: (request id, params, extra headers); each is answered by the direct path or left to the SDK.
+MODERN_CALLS: dict[str, tuple[Any, dict[str, Any], dict[str, str]]] = {
+    "success": (2, {"name": "get_session", "arguments": {"session_id": SESSION_ID}}, {}),
+    "string-id": ("req-ä", {"name": "list_sessions", "arguments": {"limit": 1}}, {}),
+    "missing-session": (3, {"name": "get_session", "arguments": {"session_id": "no-such-session"}}, {}),
+    "bad-arguments": (4, {"name": "get_session", "arguments": {"session_id": 7}}, {}),
+    "unknown-tool": (5, {"name": "get_sesion", "arguments": {}}, {}),
+    "arguments-not-an-object": (6, {"name": "get_session", "arguments": 5}, {}),
+    "param-header": (7, {"name": "get_session", "arguments": {"session_id": SESSION_ID}}, {"Mcp-Param-X": "1"}),
+    "wrong-name-header": (8, {"name": "get_session", "arguments": {"session_id": SESSION_ID}}, {"Mcp-Name": "x"}),
+    "no-method-header": (9, {"name": "get_session", "arguments": {}}, {"Mcp-Method": ""}),
+}
+
+
+@pytest.mark.anyio
+async def test_a_2026_call_gets_the_answer_of_the_sdks_single_exchange_entry(emulator_url: str) -> None:
+    """In process: each call through the direct path (or the SDK where it declines) against the SDK's entry alone."""
+    settings = Settings(base_url=emulator_url)
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    async with MixClient(settings) as client:
+        state = ServerState(client, InFlight())
+        server = build_server(settings, shared_state=lambda: state)
+        direct = DirectCalls(server, security, lambda: state)
+        served_directly = set()
+        for case, (ident, params, extra) in MODERN_CALLS.items():
+            params = {**params, "_meta": _envelope(MODERN)["params"]["_meta"]}
+            message = {"jsonrpc": "2.0", "id": ident, "method": "tools/call", "params": params}
+            headers = {**MODERN_HEADERS, "Mcp-Name": params["name"], **extra}
+            headers = {name: value for name, value in headers.items() if value}
+            answers = {}
+            for judge in ("sdk", "direct"):
+                sent: list[Message] = []
+
+                async def send(item: Message, sent: list[Message] = sent) -> None:
+                    sent.append(item)
+
+                async def receive(body: bytes = json.dumps(message).encode()) -> Message:
+                    return {"type": "http.request", "body": body, "more_body": False}
+
+                scope = _scope(headers)
+                if judge == "direct" and await direct.serve(message, scope, receive, send, modern=True):
+                    served_directly.add(case)
+                else:
+                    assert not sent, case
+                    await handle_modern_request(server, security, True, state, scope, receive, send)
+                content_type = dict(sent[0]["headers"]).get(b"content-type")
+                answers[judge] = (sent[0]["status"], content_type, json.loads(sent[1]["body"]))
+            assert answers["direct"] == answers["sdk"], case
+            if case in ("wrong-name-header", "no-method-header"):
+                assert answers["sdk"][0] == 400, case
+    assert served_directly == set(MODERN_CALLS) - {"wrong-name-header", "no-method-header"}
