@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import clean_env, running_server
+from tests.support import clean_env, running_server, stop_per_user_emulators
 from tests.system_parts import NODE_TOOLS, require_node22, require_node_package
 
 HERE = Path(__file__).resolve().parent
@@ -104,10 +104,15 @@ def suite_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
     """The suite's per-scenario counts, once per mode, each against its own server and emulator."""
     require_node_package("@modelcontextprotocol/conformance")
     outcomes: dict[str, dict[str, Scenario]] = {}
+    # A module fixture runs before the per-test home (conftest.mix_mcp_home): give --emulator its own, then stop it.
+    home = tmp_path_factory.mktemp("conformance-home")
     for mode, flags in MODES.items():
         output_dir = tmp_path_factory.mktemp(f"conformance-{mode}")
-        with running_server("--transport", "http", "--emulator", *flags) as server:
-            completed = run_suite(server.url, output_dir)
+        try:
+            with running_server("--transport", "http", "--emulator", *flags, XDG_DATA_HOME=str(home)) as server:
+                completed = run_suite(server.url, output_dir)
+        finally:
+            stop_per_user_emulators(home)
         results = scenario_results(output_dir)
         assert results, f"the suite wrote no results ({mode}):\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
         outcomes[mode] = results
