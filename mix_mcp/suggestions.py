@@ -6,12 +6,13 @@ an argument or a flag), so that a near miss gets the same help wherever it is ma
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice nearest to ``word``, or ``None`` when none is near enough to be a typo of it."""
+    import difflib  # only when a name is refused: not worth its import at every start
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return close[0] if close else None
 

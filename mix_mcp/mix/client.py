@@ -33,7 +33,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import httpx2
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from mix_mcp._version import __version__
 from mix_mcp.config import Settings
@@ -96,11 +96,13 @@ _CONTENT_TYPE_CHARS: Final = 100
 #: no prefix of a secret survives the cut, and far less than a 20 MB transcript.
 SNIPPET_SOURCE_BYTES: Final = 64 * 1024
 SESSION: Final = TypeAdapter(SessionData)
-SESSION_LIST: Final = TypeAdapter(list[SessionData])
+#: Adapters of composite types are built at first use, like the models they hold (``defer_build``).
+_LATER: Final = ConfigDict(defer_build=True)
+SESSION_LIST: Final = TypeAdapter(list[SessionData], config=_LATER)
 TRANSCRIPT: Final = TypeAdapter(ExportSession)
 FILE_INFO: Final = TypeAdapter(FileInfo)
 #: A session's files; ``null`` for none is read as an empty list, as for sessions.
-FILE_LIST: Final = TypeAdapter(list[FileInfo] | None)
+FILE_LIST: Final = TypeAdapter(list[FileInfo] | None, config=_LATER)
 
 
 ProgressFn = Callable[[int, int | None], Awaitable[None]]
@@ -209,18 +211,32 @@ class MixClient:
             headers["Authorization"] = f"Bearer {settings.api_key}"
         self._lean = _lean_pool(settings, headers) if transport is None else None
         self._lean_heads = _lean_heads(settings, headers) if self._lean is not None else {}
-        self._http = httpx2.AsyncClient(
-            headers=headers,
-            timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx2.Limits(
-                max_connections=100, max_keepalive_connections=20, keepalive_expiry=settings.keepalive_expiry
-            ),
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-            # Stateless: no cookie an upstream sets is ever sent back (nor can it carry an echoed secret).
-            cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
-        )
+        self._headers = headers
+        self._transport = transport
+        self._http_client: httpx2.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        """The httpx2 client, made on first use: with the lean lane a session of reads may never need it.
+
+        Making one costs tens of milliseconds (its TLS context loads the CA bundle), which a stdio
+        server would otherwise pay at every start.
+        """
+        if self._http_client is None:
+            settings = self.settings
+            self._http_client = httpx2.AsyncClient(
+                headers=self._headers,
+                timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+                limits=httpx2.Limits(
+                    max_connections=100, max_keepalive_connections=20, keepalive_expiry=settings.keepalive_expiry
+                ),
+                transport=self._transport,
+                follow_redirects=False,
+                trust_env=False,
+                # Stateless: no cookie an upstream sets is ever sent back (nor can it carry an echoed secret).
+                cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
+            )
+        return self._http_client
 
     async def __aenter__(self) -> MixClient:
         return self
@@ -231,7 +247,8 @@ class MixClient:
     async def aclose(self) -> None:
         if self._lean is not None:
             self._lean.close()
-        await self._http.aclose()
+        if self._http_client is not None:
+            await self._http_client.aclose()
 
     async def probe_health(self, within: float) -> HealthProbe:
         """One ``GET /health`` without retries: is Mix answering, and how fast? Never raises.

@@ -45,6 +45,8 @@ class MixModel(BaseModel):
         serialize_by_alias=True,
         extra="allow",
         strict=True,
+        # Built at first use, not at import: a server's start (an assistant spawning it) skips the cost.
+        defer_build=True,
     )
 
 
@@ -75,6 +77,7 @@ class CallbackInput(BaseModel):
     bash_command, sub_agent needs sub_agent_prompt, send_message needs message_content."""
 
     model_config = ConfigDict(
+        defer_build=True,
         alias_generator=to_camel,
         validate_by_name=True,
         validate_by_alias=True,

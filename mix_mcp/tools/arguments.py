@@ -181,6 +181,8 @@ class ToolArguments(BaseModel):
     """
 
     model_config = ConfigDict(
+        # Built at a tool's first call, not at import: a server's start skips the cost for every tool.
+        defer_build=True,
         strict=True,
         extra="forbid",
         alias_generator=to_camel,

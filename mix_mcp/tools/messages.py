@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from mix_mcp.mix.models import BackendMessage, MixModel
 from mix_mcp.tools.arguments import ListMessagesArguments, ToolArguments
 from mix_mcp.tools.rendering import Shaped
 from mix_mcp.tools.transcripts import TranscriptWindow, shape_transcript
 
-MESSAGES: Final = TypeAdapter(list[BackendMessage])
+MESSAGES: Final = TypeAdapter(list[BackendMessage], config=ConfigDict(defer_build=True))
 
 
 class ListedMessage(BackendMessage):

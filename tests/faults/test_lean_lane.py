@@ -21,7 +21,7 @@ import pytest
 
 from mix_mcp.config import Settings
 from mix_mcp.mix.client import CallStats, MixClient
-from mix_mcp.mix.endpoints import GET_SESSION, GET_SESSION_FILE, LIST_SESSIONS
+from mix_mcp.mix.endpoints import CREATE_SESSION, GET_SESSION, GET_SESSION_FILE, LIST_SESSIONS
 from mix_mcp.mix.errors import ErrorHints, MixMCPError
 from tests.faults.conftest import fast_settings
 from tests.faults.upstream import Action, Exchange, FaultUpstream, Respond, Truncate
@@ -196,3 +196,15 @@ async def test_keep_alive_reuses_one_connection(upstream: FaultUpstream) -> None
         for _ in range(5):
             assert await client.send(GET_SESSION, session_id="s-1", idempotent=True) == SESSION
     assert [r.connection for r in upstream.requests] == [1] * 5
+
+
+@pytest.mark.anyio
+async def test_reads_alone_never_make_the_httpx2_client(upstream: FaultUpstream) -> None:
+    """Making httpx2's client costs tens of milliseconds (its TLS context): a server of reads never pays it."""
+    upstream.fallback = Respond(200, PAYLOAD)
+    async with MixClient(fast_settings(upstream)) as client:
+        assert await client.send(GET_SESSION, session_id="s-1", idempotent=True) == SESSION
+        assert client._http_client is None
+        upstream.push(Respond.json(201, SESSION))
+        assert await client.send(CREATE_SESSION, body={"title": "t"}, idempotent=False) == SESSION
+        assert client._http_client is not None, "a write goes through httpx2"
