@@ -20,6 +20,7 @@ wrong request.
 from __future__ import annotations
 
 import asyncio
+import io
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ class AnswerTooLarge(Exception):
 class AnswerCutOff(Exception):
     """The connection closed (or broke) part-way through the body."""
 
-    def __init__(self, status: int, headers: dict[bytes, bytes], body: bytearray, declared: int | None) -> None:
+    def __init__(self, status: int, headers: dict[bytes, bytes], body: bytes, declared: int | None) -> None:
         super().__init__(status, len(body))
         self.status = status
         self.headers = headers
@@ -70,7 +71,7 @@ class LeanAnswer:
 
     status: int
     headers: dict[bytes, bytes]
-    body: bytearray
+    body: bytes
 
 
 class _Stop(Exception):
@@ -133,6 +134,43 @@ def content_codings(value: bytes | None) -> list[str]:
     return [c for c in codings if c in ("gzip", "deflate")]
 
 
+class _Body:
+    """A body written into one buffer as it arrives, handed over as ``bytes`` without a final copy.
+
+    ``io.BytesIO`` keeps its contents in a ``bytes`` object that ``getvalue`` shares, so a 20 MB
+    answer is held once while it arrives and once when parsed (the JSON parser reads ``bytes`` in
+    place), never as its pieces and their join side by side; an answer that came in one piece is
+    that piece itself.
+    """
+
+    __slots__ = ("_buffer", "_first", "_size")
+
+    def __init__(self) -> None:
+        self._first = b""
+        self._buffer: io.BytesIO | None = None
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, piece: bytes) -> None:
+        if not piece:
+            return
+        self._size += len(piece)
+        if self._buffer is None and not self._first:
+            self._first = piece
+            return
+        if self._buffer is None:
+            self._buffer = io.BytesIO()
+            self._buffer.write(self._first)
+            self._first = b""
+        self._buffer.write(piece)
+
+    def joined(self) -> bytes:
+        """The whole body (the buffer keeps sharing it: it is held once)."""
+        return self._first if self._buffer is None else self._buffer.getvalue()
+
+
 class _Exchange:
     """What one request is waiting for, filled in by the parser's callbacks."""
 
@@ -162,7 +200,7 @@ class _Exchange:
         self.headers_done = False
         self.head_bytes = 0
         self.informational = 0
-        self.body = bytearray()
+        self.body = _Body()
         self.received = 0
         self.declared: int | None = None
         self.decoder: _Decoder | None = None
@@ -221,7 +259,7 @@ class _Connection(asyncio.Protocol):
             self._finish_body(exchange)
             return
         if exchange.headers_done:
-            cut = AnswerCutOff(exchange.status, exchange.headers, exchange.body, exchange.declared)
+            cut = AnswerCutOff(exchange.status, exchange.headers, exchange.body.joined(), exchange.declared)
             self._settle(exchange, cut)
         elif exchange.head_bytes == 0 and self.used:
             self._settle(exchange, _StaleConnection())
@@ -279,7 +317,7 @@ class _Connection(asyncio.Protocol):
             if over:
                 self._fail(exchange, AnswerTooLarge(exchange.status, exchange.headers, exchange.limit + 1))
                 raise _Stop
-        exchange.body += body
+        exchange.body.append(body)
         if len(exchange.body) > exchange.limit:
             self._fail(exchange, AnswerTooLarge(exchange.status, exchange.headers, len(exchange.body)))
             raise _Stop
@@ -323,7 +361,7 @@ class _Connection(asyncio.Protocol):
         self._exchange = None
         if not self.reusable:
             self._drop()
-        return LeanAnswer(exchange.status, exchange.headers, exchange.body)
+        return LeanAnswer(exchange.status, exchange.headers, exchange.body.joined())
 
     def _finish_body(self, exchange: _Exchange) -> None:
         if exchange.decoder is not None:
@@ -332,7 +370,7 @@ class _Connection(asyncio.Protocol):
             except zlib.error:
                 self._fail(exchange, AnswerNotDecodable(exchange.status, exchange.headers))
                 return
-            exchange.body += rest
+            exchange.body.append(rest)
             if len(exchange.body) > exchange.limit:
                 self._fail(exchange, AnswerTooLarge(exchange.status, exchange.headers, len(exchange.body)))
                 return
