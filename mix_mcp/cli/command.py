@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,9 +164,11 @@ _DRAIN_MARGIN_SECONDS = 5.0
 
 def cmd_serve(ns: argparse.Namespace) -> int:
     from mix_mcp.observe.telemetry import tracing_from_env
+    from mix_mcp.serving.memory import keep_large_blocks_mapped
 
     settings = _settings_from(ns)
     _configure_logging(settings)
+    keep_large_blocks_mapped()  # a large answer's buffers go back to the system when freed
     if settings.transport != "stdio":
         from mix_mcp.serving.transports import serve_network
 
@@ -187,10 +189,13 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 
         async def run() -> None:
             from mix_mcp.serving.stdio import serve_stdio
+            from mix_mcp.serving.streamed_results import deferring
 
             # At the end of input, calls in flight finish within their deadline and are answered.
             async with serve_stdio(effective.call_timeout + _DRAIN_MARGIN_SECONDS) as (read_stream, write_stream):
-                await server.run(read_stream, write_stream, server.create_initialization_options())
+                # The stdio writer makes a large result's JSON text block as it writes it.
+                with deferring() if sys.platform != "win32" else nullcontext():
+                    await server.run(read_stream, write_stream, server.create_initialization_options())
 
         with suppress(KeyboardInterrupt):
             anyio.run(run)

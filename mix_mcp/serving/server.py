@@ -37,6 +37,7 @@ from mix_mcp.observe.logs import log_event
 from mix_mcp.observe.telemetry import tool_call_span
 from mix_mcp.serving import scopes
 from mix_mcp.serving.capabilities import ToolAvailability
+from mix_mcp.serving.streamed_results import text_block
 from mix_mcp.serving.tasks.protocol import EXTENSION_ID as TASKS_EXTENSION_ID
 from mix_mcp.serving.tasks.service import TaskService, offers_tasks
 from mix_mcp.state_keys import request_state_security
@@ -240,8 +241,9 @@ async def _execute(
         shaped = await op.execute(client, args, stats=stats, progress=progress, call=call)
         if isinstance(shaped, types.InputRequiredResult):
             return shaped, "asked", None
+        version = call.request.protocol_version if call is not None and call.request is not None else None
         result = types.CallToolResult(
-            content=[types.TextContent(text=shaped.render_text()), *shaped.blocks],
+            content=[types.TextContent(text=text_block(shaped, stats.received, version)), *shaped.blocks],
             structured_content=shaped.structured,
             _meta=shaped.meta,
         )

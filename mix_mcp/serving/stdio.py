@@ -11,8 +11,9 @@ their results although Mix applied them. This transport instead:
 * at end of input, and on the first SIGTERM or SIGINT, stops reading and waits until every request
   read has been answered (or cancelled by the client), at most ``drain_seconds``; a second signal
   stops at once;
-* writes each answer straight to fd 1 (``_FrameWriter``); when the client has closed stdout, it
-  says so in one log line and stops, since no answer can reach anyone.
+* writes each answer straight to fd 1 (``_FrameWriter``), a large result a piece at a time as it
+  is made (``streamed_results``); when the client has closed stdout, it says so in one log line
+  and stops, since no answer can reach anyone.
 
 As the SDK does, fd 0 and fd 1 are pointed at the null device and at stderr while serving, so a
 stray ``print`` or a child process can never write into the protocol stream.
@@ -27,7 +28,7 @@ import signal
 import stat
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, Final
 
@@ -39,6 +40,8 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 
 from mix_mcp.serving.jsonrpc_guard import OVERSIZE_PREFIX_BYTES, oversized, screen
+from mix_mcp.serving.memory import release_soon
+from mix_mcp.serving.streamed_results import response_pieces
 
 logger = logging.getLogger("mix_mcp.stdio")
 
@@ -156,9 +159,33 @@ class _FrameWriter:
         if self._closed:
             raise anyio.ClosedResourceError
         message = item.message
-        frame = memoryview(type(message).__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True))
-        await self.write_line(frame)
+        pieces = response_pieces(message)
+        if pieces is None:
+            frame = type(message).__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True)
+            await self.write_line(memoryview(frame))
+        else:
+            await self.write_pieces(pieces)
+            release_soon()
         self._answers.written(message)
+
+    async def write_pieces(self, pieces: Iterator[bytes]) -> None:
+        """A large message's line, made and written a slice at a time (``streamed_results``)."""
+        async with self._lock:
+            if self._gone:
+                return
+            batch = bytearray()
+            try:
+                for piece in pieces:
+                    batch += piece
+                    if len(batch) >= _WRITE_SLICE:
+                        await self._sink.write(bytes(batch))
+                        batch.clear()
+                batch += b"\n"
+                await self._sink.write(bytes(batch))
+            except OSError as exc:
+                self._gone = True
+                logger.warning("the MCP client closed stdout (%s); stopping", type(exc).__name__)
+                self._stop.output_gone()
 
     async def write_line(self, frame: memoryview | bytes) -> None:
         async with self._lock:
