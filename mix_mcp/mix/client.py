@@ -33,7 +33,6 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import httpx2
-import pydantic_core
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from mix_mcp._version import __version__
@@ -70,6 +69,7 @@ from mix_mcp.mix.errors import (
     WrongBaseURLError,
     body_snippet,
 )
+from mix_mcp.mix.json_text import parse_json
 from mix_mcp.mix.models import CallbackInput, ErrorResponse, ExportSession, FileInfo, SessionData
 from mix_mcp.mix.wire_trace import WireTrace
 
@@ -628,7 +628,7 @@ class MixClient:
                 return None
             raise MixResponseError(reply.status, endpoint.method, path, reply.content_type, "is empty", "", operation)
         try:
-            return _parse_json(reply.body)
+            return parse_json(reply.body)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             reason = "is not valid JSON" if "json" in reply.content_type.lower() else "is not JSON"
             if isinstance(exc, json.JSONDecodeError) and _ends_early(exc):
@@ -983,20 +983,6 @@ def parse_retry_after(value: str | None) -> float | None:
 
 #: Bodies at least this large are let go once parsed (only their head is kept for error messages).
 _RELEASE_BYTES: Final = 1024 * 1024
-
-
-def _parse_json(body: bytes | bytearray) -> Any:
-    """The JSON value of ``body``, parsed straight from its bytes.
-
-    pydantic-core's parser reads the bytes without first decoding them into a string, so a 20 MB
-    transcript costs its objects and not also a 20 MB string (and it is about three times faster).
-    Where it refuses (invalid JSON, a byte-order mark, a lone surrogate escape), ``json.loads``
-    decides, so what is accepted and how a refusal is described are the standard library's.
-    """
-    try:
-        return pydantic_core.from_json(body)
-    except ValueError:
-        return json.loads(body)
 
 
 def _immutable(reply: Reply) -> Reply:

@@ -35,6 +35,7 @@ import httpx2
 
 from mix_mcp.mix.client import MixClient
 from mix_mcp.mix.errors import ErrorHints, MixAPIError, MixMCPError
+from mix_mcp.mix.json_text import parse_json
 from mix_mcp.mix.stream_limits import (
     CONFIRM_TIMEOUT,
     FIRST_RECONNECT_DELAY,
@@ -241,7 +242,7 @@ class SSEDecoder:
         parsed = None
         if text.lstrip()[:1] == "{":  # Mix's data is a JSON object; anything else is kept as raw text
             try:
-                parsed = json.loads(text)
+                parsed = parse_json(text)
             except (json.JSONDecodeError, RecursionError):
                 parsed = None
         data = parsed if isinstance(parsed, dict) else {"raw": text}

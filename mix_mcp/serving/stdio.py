@@ -169,17 +169,31 @@ class _FrameWriter:
         self._answers.written(message)
 
     async def write_pieces(self, pieces: Iterator[bytes]) -> None:
-        """A large message's line, made and written a slice at a time (``streamed_results``)."""
+        """A large message's line, made and written a slice at a time (``streamed_results``).
+
+        Should making a piece fail once part of the line is out, the line is ended there: the
+        client reads one line it cannot parse, and the error answer that follows (the caller's)
+        starts on a line of its own instead of being glued to the broken one.
+        """
         async with self._lock:
             if self._gone:
                 return
             batch = bytearray()
+            started = False
             try:
-                for piece in pieces:
-                    batch += piece
-                    if len(batch) >= _WRITE_SLICE:
-                        await self._sink.write(bytes(batch))
-                        batch.clear()
+                try:
+                    for piece in pieces:
+                        batch += piece
+                        if len(batch) >= _WRITE_SLICE:
+                            started = True
+                            await self._sink.write(bytes(batch))
+                            batch.clear()
+                except OSError:
+                    raise
+                except Exception:
+                    if started:
+                        await self._sink.write(b"\n")
+                    raise
                 batch += b"\n"
                 await self._sink.write(bytes(batch))
             except OSError as exc:

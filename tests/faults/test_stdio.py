@@ -19,7 +19,7 @@ from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from tests.faults.upstream import FaultUpstream, Respond, Stall
 from tests.support import PROTOCOL_MODES, clean_env, single_page, stdio_client_for, text_of
-from tests.unit.fakes import SESSION
+from tests.unit.fakes import SESSION, TRANSCRIPT
 
 
 def _log_lines(path: Path, event: str) -> list[str]:
@@ -149,3 +149,31 @@ async def test_stdout_carries_only_json_rpc_even_at_debug(upstream: FaultUpstrea
     assert "tool=get_session outcome=error status=200 attempts=1" in calls[1]
     assert "tool=get_session outcome=invalid status=- attempts=0" in calls[2]
     assert all(line.startswith("ts=") for line in log.splitlines() if "level=" in line)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_lone_surrogates_from_mix_reach_the_client_as_replacement_characters(
+    upstream: FaultUpstream, mode: str
+) -> None:
+    """A lone surrogate escape (half an emoji) cannot be written as UTF-8; Mix's answer is served with U+FFFD."""
+    cut = "half an emoji \ud83d here"
+    small = {**SESSION, "title": cut}
+    messages = [
+        {**TRANSCRIPT["messages"][0], "id": f"msg_{n}", "content": ("x" * 10_000) + (cut if n == 7 else "")}
+        for n in range(120)
+    ]
+    large = {**TRANSCRIPT, "messages": messages}  # past 1 MiB: written in pieces, its text made as it goes
+    upstream.push(Respond.json(200, small), Respond.json(200, large), Respond.json(200, [SESSION]))
+    async with stdio_client_for("--base-url", upstream.url, mode=mode) as client:
+        session = await client.call_tool("get_session", {"session_id": SESSION["id"]})
+        exported = await client.call_tool("export_session", {"session_id": SESSION["id"], "unbounded": True})
+        after = await client.call_tool("list_sessions", {})
+    assert not session.is_error, text_of(session)
+    assert session.structured_content is not None
+    assert session.structured_content["title"] == "half an emoji \ufffd here"
+    assert not exported.is_error, text_of(exported)
+    assert exported.structured_content is not None
+    assert exported.structured_content["messages"][7]["content"].endswith("half an emoji \ufffd here")
+    assert json.loads(text_of(exported)) == exported.structured_content
+    assert not after.is_error, text_of(after)

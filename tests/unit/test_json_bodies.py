@@ -9,11 +9,11 @@ import pytest
 
 from mix_mcp.mix import client as mix_client
 from mix_mcp.mix.client import Reply
+from mix_mcp.mix.json_text import parse_json, valid_unicode
 from mix_mcp.mix.lean_http import _Body
 
 ACCEPTED = [
     b'{"a":1,"a":2}',
-    b'"\\ud800"',  # a lone surrogate escape: pydantic-core refuses it, json.loads takes it
     b"\xef\xbb\xbf{}",  # a byte-order mark
     b"NaN",
     b"[1e400, -0.0, 123456789012345678901234567890]",
@@ -26,14 +26,29 @@ REFUSED = [b'"\xff"', b'{"a":1} x', b'{"a":', b"  ", b"<html>"]
 @pytest.mark.parametrize("body", ACCEPTED)
 def test_what_json_loads_accepts_parses_to_the_same_value(body: bytes) -> None:
     expected = json.loads(body)
-    got = mix_client._parse_json(body)
+    got = parse_json(body)
     assert json.dumps(got) == json.dumps(expected)  # NaN != NaN, so compare the JSON text
+
+
+def test_lone_surrogates_become_the_replacement_character_so_the_result_can_be_written() -> None:
+    body = b'{"title": "cut \\ud83d emoji", "\\udc00key": ["\\ud800", {"pair": "\\ud83d\\ude00 ok"}], "n": 1}'
+    value = parse_json(body)
+    assert value == {"title": "cut \ufffd emoji", "\ufffdkey": ["\ufffd", {"pair": "\U0001f600 ok"}], "n": 1}
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # would raise on a lone surrogate
+    assert parse_json('{"t": "\\udfff"}') == {"t": "\ufffd"}, "the event stream's text too"
+
+
+def test_a_value_without_surrogates_is_left_as_it_is() -> None:
+    value = {"a": ["café", "日本語 👩‍💻"], "b": {"c": 1.5}}
+    assert valid_unicode(value) == value
+    text = "日本語 👩‍💻"
+    assert valid_unicode(text) is text
 
 
 @pytest.mark.parametrize("body", REFUSED)
 def test_what_json_loads_refuses_is_refused_with_its_error(body: bytes) -> None:
     with pytest.raises((json.JSONDecodeError, UnicodeDecodeError)) as ours:
-        mix_client._parse_json(body)
+        parse_json(body)
     with pytest.raises((json.JSONDecodeError, UnicodeDecodeError)) as theirs:
         json.loads(body)
     assert type(ours.value) is type(theirs.value)

@@ -4,13 +4,16 @@ deferred text block is exactly the compact JSON of the structured content."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import anyio
 import mcp_types
 import pytest
 from mcp_types.version import SUPPORTED_PROTOCOL_VERSIONS
 
-from mix_mcp.serving import streamed_results
+from mix_mcp.serving import stdio, streamed_results
 from mix_mcp.serving.streamed_results import (
     DEFERRED_JSON_TEXT,
     LARGE_BYTES,
@@ -134,3 +137,30 @@ def test_the_text_is_deferred_only_when_large_on_a_deferring_transport_and_carri
 @pytest.mark.parametrize("version", sorted(SUPPORTED_PROTOCOL_VERSIONS))
 def test_every_supported_version_keeps_the_structured_content_the_text_is_made_from(version: str) -> None:
     assert streamed_results._keeps_structured_content(version)
+
+
+def test_a_task_workers_stand_in_context_never_defers() -> None:
+    with deferring():
+        assert text_block(Shaped({"a": 1}), LARGE_BYTES, "task") == '{"a":1}'
+
+
+def test_a_line_that_fails_half_written_is_ended_so_the_next_message_parses(tmp_path: Path) -> None:
+    """A piece that cannot be made after part of the line went out: the line ends there, the error goes up."""
+
+    def pieces() -> Iterator[bytes]:
+        yield b'{"jsonrpc":"2.0","id":1,"result":{"text":"' + b"x" * (2 * 1024 * 1024)
+        raise ValueError("a value that cannot be serialised")
+
+    async def main(path: Path) -> None:
+        with path.open("wb") as sink:
+            writer = stdio._FrameWriter(stdio._Sink(None, sink.fileno()), stdio._Answers(), stdio._Stop())
+            with pytest.raises(ValueError, match="cannot be serialised"):
+                await writer.write_pieces(pieces())
+            await writer.write_line(b'{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"failed"}}')
+
+    anyio.run(main, tmp_path / "stdout")
+    out = (tmp_path / "stdout").read_bytes()
+    broken, answer, rest = out.split(b"\n")
+    assert broken.startswith(b'{"jsonrpc":"2.0","id":1,"result"') and len(broken) >= 1024 * 1024
+    assert json.loads(answer)["error"]["message"] == "failed"
+    assert rest == b""
