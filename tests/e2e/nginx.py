@@ -63,6 +63,23 @@ class Nginx:
         log = self.folder / "access.log"
         return [line.split()[-1] for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
 
+    def upstreams_since(self, before: int, *, at_least: int = 0, within: float = 10.0) -> list[str]:
+        """``upstreams()[before:]`` once nginx has logged every request made so far.
+
+        nginx writes a request's access line after the answer has left, so a client can hold its
+        answer before the line exists: wait (bounded) for ``at_least`` new lines, then until no more
+        arrive for a moment.
+        """
+        deadline = time.monotonic() + within
+        seen = self.upstreams()[before:]
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = self.upstreams()[before:]
+            if len(now) >= at_least and now == seen:
+                return now
+            seen = now
+        return seen
+
 
 def _answers(port: int) -> bool:
     try:
