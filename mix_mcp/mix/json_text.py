@@ -36,13 +36,16 @@ def parse_json(body: bytes | bytearray | str) -> Any:
 
 
 def _text(value: str) -> str:
-    if value.isascii() or _SURROGATE.search(value) is None:
-        return value
-    return _SURROGATE.sub(_REPLACEMENT, value)
+    # An ASCII string holds no surrogate; ``sub`` gives back the string itself when nothing matches.
+    return value if value.isascii() else _SURROGATE.sub(_REPLACEMENT, value)
 
 
 def valid_unicode(value: Any) -> Any:
-    """``value`` with every lone surrogate, in keys and strings, replaced by U+FFFD (the same objects when none)."""
+    """``value`` with every lone surrogate, in keys and strings, replaced by U+FFFD.
+
+    Containers are rebuilt; a string without a surrogate is returned as it is. Only JSON that
+    pydantic-core refused comes here, so the copy is off the common path.
+    """
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, dict):

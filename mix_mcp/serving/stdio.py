@@ -181,25 +181,24 @@ class _FrameWriter:
             batch = bytearray()
             started = False
             try:
-                try:
-                    for piece in pieces:
-                        batch += piece
-                        if len(batch) >= _WRITE_SLICE:
-                            started = True
-                            await self._sink.write(bytes(batch))
-                            batch.clear()
-                except OSError:
-                    raise
-                except Exception:
-                    if started:
-                        await self._sink.write(b"\n")
-                    raise
+                for piece in pieces:
+                    batch += piece
+                    if len(batch) >= _WRITE_SLICE:
+                        started = True
+                        await self._sink.write(bytes(batch))
+                        batch.clear()
                 batch += b"\n"
                 await self._sink.write(bytes(batch))
             except OSError as exc:
-                self._gone = True
-                logger.warning("the MCP client closed stdout (%s); stopping", type(exc).__name__)
-                self._stop.output_gone()
+                self._output_gone(exc)
+            except Exception:
+                if started:
+                    try:
+                        await self._sink.write(b"\n")
+                    except OSError as exc:
+                        self._output_gone(exc)
+                        return
+                raise
 
     async def write_line(self, frame: memoryview | bytes) -> None:
         async with self._lock:
@@ -210,9 +209,13 @@ class _FrameWriter:
                     await self._sink.write(frame[start : start + _WRITE_SLICE])
                 await self._sink.write(b"\n")
             except OSError as exc:
-                self._gone = True
-                logger.warning("the MCP client closed stdout (%s); stopping", type(exc).__name__)
-                self._stop.output_gone()
+                self._output_gone(exc)
+
+    def _output_gone(self, exc: OSError) -> None:
+        """The client closed stdout: drop every later message and stop the server."""
+        self._gone = True
+        logger.warning("the MCP client closed stdout (%s); stopping", type(exc).__name__)
+        self._stop.output_gone()
 
     async def aclose(self) -> None:
         self._closed = True
